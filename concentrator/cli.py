@@ -1,0 +1,278 @@
+"""The ``concentrator`` command: read meters, search a line, decode captures.
+
+Parses options, calls the library, prints results, and maps our errors to
+``Error: ...`` (exit 1). Every command takes ``--json`` for one JSON object
+per result on standard output.
+"""
+
+import difflib
+import json
+import sys
+import time
+
+import click
+
+from protocols.dlt645 import (DLT645Error, FrameExtractor, format_di, known_items, parse_di,
+                              parse_frame)
+
+from ._errors import AbnormalReply, ConcentratorError
+from ._format import describe_frame, format_value, frame_dict
+from ._line import DEFAULT_TIMEOUT_S, Line
+from ._reader import read as read_item
+from ._searcher import search as search_line
+
+_STD = click.Choice(["2007", "1997"])
+
+
+def _line_options(f):
+    f = click.option("--timeout", "timeout_s", type=click.FloatRange(0.01, 60), default=DEFAULT_TIMEOUT_S,
+                     show_default=True,
+                     help="Seconds to wait for a reply after the request has left the wire "
+                          "(meters answer within 20-500 ms; use 2-5 s through TCP gateways).")(f)
+    f = click.option("--parity", type=click.Choice(["E", "N", "O"]), default="E", show_default=True,
+                     help="Character parity: DL/T 645 lines run 8E1; a few third-party meters 8N1.")(f)
+    f = click.option("--baud", type=click.Choice(["600", "1200", "2400", "4800", "9600", "19200"]),
+                     default="2400", show_default=True,
+                     help="Line rate: 2400 for most 2007 meters, 1200 for old 1997 ones, 9600 for industrial meters.")(f)
+    f = click.option("--port", "url", required=True, metavar="URL",
+                     help="The line: /dev/ttyUSB0, a pty path, or socket://HOST:PORT for a TCP gateway "
+                          "or the simulator.")(f)
+    return f
+
+
+def _open_line(url, baud, parity, timeout_s):
+    return Line(url, baud=int(baud), parity=parity, timeout_s=timeout_s)
+
+
+def _emit_json(obj):
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _fail(exc):
+    raise click.ClickException(str(exc)) from exc
+
+
+def _resolve_di(text, std):
+    try:
+        return parse_di(text, std)
+    except DLT645Error as exc:
+        names = [item.name for item in known_items(std)]
+        close = difflib.get_close_matches(text, names, n=3)
+        hint = "; did you mean %s?" % " or ".join(close) if close else "; `concentrator dis` lists the names"
+        raise click.ClickException(str(exc) + hint) from exc
+
+
+@click.group()
+@click.version_option(package_name="hall-edge")
+def cli():
+    """Read DL/T 645 electricity meters on an RS-485 line.
+
+    A concentrator (集中器) talks to the meters of a transformer area over
+    RS-485 as DL/T 645-2007 or -1997 master. These commands are what a field
+    collector uses on site: read one value, find every meter on a line,
+    decode frames captured with a line analyser, list the data identifiers.
+
+    Lines are pyserial URLs: /dev/ttyUSB0, a pty path, or socket://HOST:PORT
+    (a TCP-to-serial gateway or `firmware-sim bus --tcp PORT`).
+
+    \b
+    Examples:
+      concentrator read --port /dev/ttyUSB0 --address 202311150042 --di forward_active_total
+      concentrator read --port socket://127.0.0.1:4059 --address 000012345678 --di 9010 --std 1997
+      concentrator search --port /dev/ttyUSB0 --window 0.6
+      concentrator decode 68 42 00 15 11 23 20 68 91 08 33 33 34 33 9A 78 56 34 7D 16
+      concentrator dis --grep voltage
+    """
+
+
+@cli.command()
+@_line_options
+@click.option("--address", required=True, metavar="ADDR",
+              help="Meter address as on the nameplate (12 digits; letters dropped, zeros padded). "
+                   "AA pairs in the high digits make a shortened address.")
+@click.option("--di", "di_text", required=True, metavar="NAME-or-HEX",
+              help="What to read: a name such as forward_active_total or voltage_block, or the DI "
+                   "in hex (8 digits for 2007, 4 for 1997). `concentrator dis` lists them.")
+@click.option("--std", type=_STD, default="2007", show_default=True, help="Protocol edition of the meter.")
+@click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
+              help="Extra attempts on silence or a bad checksum.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def read(url, baud, parity, timeout_s, address, di_text, std, retries, as_json):
+    """Read one value from one meter and print it with its unit.
+
+    Prints a clear error on a timeout, an abnormal reply (with the meaning
+    of its error bits) or a reply that fails its checksum.
+    """
+    from protocols.dlt645 import normalize_address
+    try:
+        addr = address if "A" in address.upper() and len(address) == 12 else normalize_address(address)
+    except DLT645Error as exc:
+        _fail(exc)
+    di = _resolve_di(di_text, std)
+    try:
+        with _open_line(url, baud, parity, timeout_s) as line:
+            reading = read_item(line, addr.upper(), di, std, retries)
+    except AbnormalReply as exc:
+        if as_json:
+            _emit_json({"address": exc.address, "std": std, "di": format_di(di, std), "error_bits": exc.error_bits,
+                        "errors": exc.meanings})
+            sys.exit(1)
+        _fail(exc)
+    except (ConcentratorError, DLT645Error) as exc:
+        _fail(exc)
+    if as_json:
+        _emit_json(reading.as_dict())
+        return
+    click.echo("%s  %s (%s) = %s" % (reading.address, reading.name or "unknown DI", format_di(di, std),
+                                     format_value(reading.value, di, std, reading.unit)))
+
+
+@cli.command()
+@_line_options
+@click.option("--std", type=click.Choice(["2007", "1997", "both"]), default="both", show_default=True,
+              help="Which edition to search for; a line may carry both.")
+@click.option("--window", "window_s", type=click.FloatRange(0.01, 10), default=None,
+              help="Seconds to listen after each probe; must cover the slowest meter's reply delay "
+                   "plus its reply on the wire. Default: --timeout.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per meter, then a summary.")
+@click.option("--quiet", is_flag=True, help="No progress on standard error.")
+def search(url, baud, parity, timeout_s, std, window_s, as_json, quiet):
+    """Find every meter on a line, even when many share it.
+
+    Probes with shortened (AA wildcard) addresses, starting with all digits
+    wildcarded. When several meters answer at once their replies collide;
+    the search then fixes the lowest wildcard byte to 00..99 and probes
+    again, narrowing until each meter answers alone. A probe that stays
+    silent costs the whole listening window, so a line of N meters takes
+    roughly 100 probes per collision level: minutes at 2400 baud.
+    """
+    stds = ["2007", "1997"] if std == "both" else [std]
+    started = time.monotonic()
+    total_probes = 0
+    rows = []
+    unresolved = []
+
+    def progress(plan, pattern, ex):
+        if quiet:
+            return
+        state = "collision" if (ex.garbage or ex.bad) else ("%d repl%s" % (len(ex.frames), "y" if len(ex.frames) == 1 else "ies") if ex.frames else "silent")
+        click.echo("\r[%s] probe %4d  %s  %-10s found %d, %d to probe   "
+                   % (current[0], plan.probes, pattern, state, len(plan.found), plan.pending),
+                   err=True, nl=False)
+
+    current = [""]
+    try:
+        with _open_line(url, baud, parity, timeout_s) as line:
+            for s in stds:
+                current[0] = s
+                result = search_line(line, s, window_s, progress)
+                total_probes += result.probes
+                rows.extend((a, s) for a in result.found)
+                unresolved.extend((p, s) for p in result.unresolved)
+    except (ConcentratorError, DLT645Error) as exc:
+        _fail(exc)
+    finally:
+        if not quiet:
+            click.echo("", err=True)
+    elapsed = time.monotonic() - started
+    if as_json:
+        for address, s in rows:
+            _emit_json({"address": address, "std": s})
+        _emit_json({"meters": len(rows), "frames": total_probes, "elapsed_s": round(elapsed, 1),
+                    "unresolved": [p for p, _s in unresolved]})
+        return
+    for address, s in rows:
+        click.echo("%s  DL/T 645-%s" % (address, s))
+    for pattern, s in unresolved:
+        click.echo("%s  DL/T 645-%s: kept colliding (two meters with one address, or a garbling meter)"
+                   % (pattern, s))
+    click.echo("%d meter(s) found in %d frames, %.1f s" % (len(rows), total_probes, elapsed))
+
+
+@cli.command()
+@click.argument("hex_text", nargs=-1, required=True, metavar="HEX...")
+@click.option("--std", type=_STD, default=None,
+              help="Insist on an edition; by default it follows from each frame's function code.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per frame.")
+def decode(hex_text, std, as_json):
+    """Explain captured frames: address, direction, function, DI, value, errors.
+
+    Paste the bytes from a line analyser: spaces, colons and line breaks are
+    ignored, FE preambles are skipped, and a capture holding several frames
+    (or noise between them) is cut into frames by their length bytes.
+    """
+    text = "".join(hex_text)
+    for sep in " :-\n\t,":
+        text = text.replace(sep, "")
+    if text[:2] in ("0x", "0X"):
+        text = text[2:]
+    try:
+        data = bytes.fromhex(text)
+    except ValueError as exc:
+        raise click.ClickException("not hexadecimal: %s" % exc) from exc
+    extractor = FrameExtractor()
+    frames = extractor.feed(data)
+    if not frames:
+        # No whole frame: parse the capture as one to say exactly what is wrong.
+        try:
+            parse_frame(data, std)
+        except DLT645Error as exc:
+            _fail(exc)
+    for i, raw in enumerate(frames, 1):
+        try:
+            frame = parse_frame(raw, std)
+        except DLT645Error as exc:
+            if as_json:
+                _emit_json({"frame": i, "raw": raw.hex(), "error": str(exc)})
+            else:
+                click.echo("frame %d: %d bytes: %s" % (i, len(raw), exc))
+            continue
+        if as_json:
+            obj = frame_dict(frame)
+            obj["frame"] = i
+            _emit_json(obj)
+        else:
+            click.echo("frame %d: %d bytes" % (i, len(raw)))
+            for line in describe_frame(frame):
+                click.echo(line)
+    lost = {k: v for k, v in extractor.discards.items() if v and k != "preamble"}
+    if lost:
+        detail = ", ".join("%s %d" % kv for kv in sorted(lost.items()))
+        if as_json:
+            _emit_json({"discarded": lost})
+        else:
+            click.echo("discarded: %s" % detail)
+
+
+@cli.command(name="dis")
+@click.option("--std", type=_STD, default="2007", show_default=True, help="Protocol edition.")
+@click.option("--grep", "pattern", default=None, help="Only names containing this text.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also list every history entry (settlement periods 2-12, freezes 2-62).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per data identifier.")
+def dis(std, pattern, show_all, as_json):
+    """List the data identifiers the tools know, with names and units.
+
+    The names work wherever a DI is asked for (`--di forward_active_total`).
+    History entries beyond the first are hidden unless --all: their names
+    follow the pattern (forward_active_total_prev3, daily_freeze_time_7).
+    """
+    for item in known_items(std):
+        if pattern and pattern not in item.name:
+            continue
+        if not show_all and _is_deep_history(item.name):
+            continue
+        if as_json:
+            _emit_json({"di": format_di(item.di, std), "name": item.name, "unit": item.unit,
+                        "block": item.repeat == 0})
+        else:
+            click.echo("%s  %-44s %s" % (format_di(item.di, std), item.name, item.unit))
+
+
+def _is_deep_history(name):
+    tail = name.rsplit("_", 1)[-1]
+    if tail.startswith("prev") and tail[4:].isdigit():
+        return int(tail[4:]) > 1
+    if "_freeze_" in name and tail.isdigit():
+        return int(tail) > 1
+    return "_history" in name
