@@ -244,6 +244,99 @@ def decode(hex_text, std, as_json):
             click.echo("discarded: %s" % detail)
 
 
+@cli.command()
+@_line_options
+@click.option("--meters", "meter_file", type=click.Path(dir_okay=False), default=None,
+              help="TOML file with [[meter]] tables (address, std), e.g. the simulator's meters.toml.")
+@click.option("--meter", "meter_opts", multiple=True, metavar="ADDR[:1997]",
+              help="A meter to poll (repeatable); add :1997 for a DL/T 645-1997 meter.")
+@click.option("--di", "di_texts", multiple=True, metavar="NAME-or-HEX",
+              help="What to read from each meter (repeatable). Default: forward_active_total, "
+                   "voltage_a, active_power_total. Names are looked up in each meter's edition.")
+@click.option("--every", "every_s", type=click.FloatRange(0, 86400), default=60, show_default=True,
+              help="Seconds from the start of one cycle to the start of the next.")
+@click.option("--cycles", type=click.IntRange(0), default=0, show_default=True,
+              help="Stop after this many cycles (0: run until interrupted).")
+@click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Extra attempts per read on silence or a bad checksum.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per read.")
+def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s, cycles, retries, as_json):
+    """Read a list of meters again and again, printing a row per meter.
+
+    A simple reading cycle for watching a line: each cycle reads every DI
+    of every meter in turn and prints the row as soon as the meter is done,
+    then a summary line. A meter that does not answer shows the reason in
+    its row and does not stop the others.
+    """
+    from ._meterlist import MeterListError, load_meter_file, parse_meter_option
+    try:
+        meters = load_meter_file(meter_file) if meter_file else []
+        meters += [parse_meter_option(m) for m in meter_opts]
+    except MeterListError as exc:
+        _fail(exc)
+    if not meters:
+        raise click.UsageError("give meters with --meters FILE or --meter ADDR")
+    names = list(di_texts) or ["forward_active_total", "voltage_a", "active_power_total"]
+    plan = {std: [_resolve_di(n, std) for n in names] for std in ("2007", "1997") if any(s == std for _a, s in meters)}
+    try:
+        line = _open_line(url, baud, parity, timeout_s)
+    except ConcentratorError as exc:
+        _fail(exc)
+    cycle = 0
+    widths = [max(14, len(n) + 2) for n in names]
+    try:
+        while True:
+            cycle += 1
+            started = time.monotonic()
+            if not as_json:
+                click.echo("cycle %d  %s  %d meters on %s" % (cycle, time.strftime("%Y-%m-%d %H:%M:%S"), len(meters), url))
+                click.echo("  %-12s  %-4s  %s" % ("address", "std", "".join("%-*s" % (w, n) for w, n in zip(widths, names))))
+            ok = failed = 0
+            for address, std in meters:
+                cells = []
+                for di in plan[std]:
+                    try:
+                        reading = read_item(line, address, di, std, retries)
+                        ok += 1
+                        if as_json:
+                            _emit_json(dict(reading.as_dict(), cycle=cycle))
+                        cells.append(format_value(reading.value, di, std, reading.unit))
+                    except (AbnormalReply, ConcentratorError, DLT645Error) as exc:
+                        failed += 1
+                        if as_json:
+                            _emit_json({"cycle": cycle, "address": address, "std": std, "di": format_di(di, std),
+                                        "error": str(exc)})
+                        cells.append(_short_error(exc))
+                if not as_json:
+                    click.echo("  %-12s  %-4s  %s" % (address, std, "".join("%-*s" % (w, c) for w, c in zip(widths, cells))))
+            took = time.monotonic() - started
+            summary = {"cycle": cycle, "reads": ok + failed, "ok": ok, "failed": failed, "seconds": round(took, 1)}
+            if as_json:
+                _emit_json(summary)
+            else:
+                click.echo("cycle %d done: %d reads, %d ok, %d failed, %.1f s" % (cycle, ok + failed, ok, failed, took))
+            if cycles and cycle >= cycles:
+                break
+            rest = every_s - (time.monotonic() - started)
+            if rest > 0:
+                time.sleep(rest)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        line.close()
+
+
+def _short_error(exc):
+    if isinstance(exc, AbnormalReply):
+        return "refused: " + (", ".join(exc.meanings) or "0x%02X" % exc.error_bits)
+    text = str(exc)
+    if text.startswith("no reply"):
+        return "no reply"
+    if "checksum" in text:
+        return "bad checksum"
+    return text[:40]
+
+
 @cli.command(name="dis")
 @click.option("--std", type=_STD, default="2007", show_default=True, help="Protocol edition.")
 @click.option("--grep", "pattern", default=None, help="Only names containing this text.")
