@@ -98,10 +98,7 @@ class FrameExtractor:
             self._buf = bytearray()
 
     def _count_skipped(self, buf, i, j):
-        fe = 0
-        for k in range(i, j):
-            if buf[k] == 0xFE:
-                fe += 1
+        fe = buf.count(b"\xfe", i, j)
         self.discards["preamble"] += fe
         self.discards["noise"] += j - i - fe
 

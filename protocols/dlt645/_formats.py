@@ -1,5 +1,5 @@
 # MicroPython-compatible: see STYLE.md
-"""Value formats of DL/T 645 data (§5) and their codecs.
+"""Value formats of DL/T 645 data (§5) and their decoders.
 
 A *part* is one field of a data item: ``(kind, size, decimals, signed)``.
 An *element* is a tuple of parts (a maximum-demand item is a number and its
@@ -20,10 +20,12 @@ Decoded values:
 * rate feature word: the bit rate as ``int`` (``0x08`` -> 2400).
 * a field whose bytes are all 0xFF: ``None`` ("no data": what many meters send
   for a missing freeze, §13.5).
+
+Encoding, the inverse, is in _encode.py and _encode_time.py.
 """
 
 from ._errors import BCDError, ValueFormatError
-from ._wire import BCD_BYTE, BCD_VALUE
+from ._wire import BCD_VALUE
 
 try:
     from micropython import const
@@ -46,7 +48,7 @@ FREEZE = const(11)  # freeze time MMDDhhmm where 99 means "every"
 PASSWORD = const(12)  # PA P0 P1 P2
 RAW = const(13)
 
-_POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000)
+POW10 = (1, 10, 100, 1000, 10000, 100000, 1000000)
 
 # §12: exactly one bit set selects the rate.
 RATE_BY_BIT = {0x02: 600, 0x04: 1200, 0x08: 2400, 0x10: 4800, 0x20: 9600, 0x40: 19200}
@@ -111,11 +113,11 @@ def _decode_number(plain, pos, size, decimals, signed, di_text):
     if negative:
         value = -value
     if decimals:
-        return value / _POW10[decimals]
+        return value / POW10[decimals]
     return value
 
 
-def _decode_time(kind, plain, pos, di_text):
+def decode_time(kind, plain, pos, di_text):
     if kind == FREEZE:
         digits = []
         for i in range(pos + 3, pos - 1, -1):
@@ -202,7 +204,7 @@ def decode_part(part, plain, pos, di_text="value"):
         return decode_password(plain, pos, di_text)
     if kind == RAW:
         return bytes(plain[pos:pos + size])
-    return _decode_time(kind, plain, pos, di_text)
+    return decode_time(kind, plain, pos, di_text)
 
 
 def decode_password(plain, pos, di_text="password"):
@@ -241,6 +243,8 @@ def decode_elements(element, repeat, plain, pos, end, di_text="value"):
         if n != size:
             raise ValueFormatError("%s holds %d bytes, its format needs %d" % (di_text, n, size),
                                    offset=pos, expected=size, got=n)
+        if len(element) == 1:
+            return decode_part(element[0], plain, pos, di_text)
         return decode_element(element, plain, pos, di_text)
     if n == 0 or n % size:
         raise ValueFormatError("%s block holds %d bytes, not a multiple of %d" % (di_text, n, size),
@@ -250,195 +254,3 @@ def decode_elements(element, repeat, plain, pos, end, di_text="value"):
         out.append(decode_element(element, plain, pos, di_text))
         pos += size
     return tuple(out)
-
-
-# ---- encoding -------------------------------------------------------------
-
-def _encode_number(value, size, decimals, signed, di_text):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueFormatError("%s: expected a number, got %r" % (di_text, value),
-                               expected="number", got=value)
-    scaled = value * _POW10[decimals] if decimals else value
-    if isinstance(scaled, float):
-        if scaled != scaled or scaled in (float("inf"), float("-inf")):
-            raise ValueFormatError("%s: %r is not a finite number" % (di_text, value), got=value)
-        scaled = int(round(scaled))
-    negative = scaled < 0
-    if negative and not signed:
-        raise ValueFormatError("%s: %r is negative but the field is unsigned" % (di_text, value),
-                               expected=">= 0", got=value)
-    mag = -scaled if negative else scaled
-    limit = _POW10[2] ** size
-    if signed:
-        limit = 8 * (limit // 10)   # top nibble may only reach 7
-    if mag >= limit:
-        raise ValueFormatError("%s: %r does not fit %d bytes with %d decimals%s"
-                               % (di_text, value, size, decimals, " (signed)" if signed else ""),
-                               expected="magnitude < %r" % (limit / _POW10[decimals]), got=value)
-    out = bytearray(size)
-    for i in range(size):
-        out[i] = BCD_BYTE[mag % 100]
-        mag //= 100
-    if negative:
-        out[size - 1] |= 0x80
-    return out
-
-
-def _int_field(text, start, end, name, di_text):
-    s = text[start:end]
-    if len(s) != end - start or not s.isdigit():
-        raise ValueFormatError("%s: %s %r in %r is not %d digits" % (di_text, name, s, text, end - start),
-                               expected="%d digits" % (end - start), got=s)
-    return int(s)
-
-
-def _expect_shape(text, shape, di_text):
-    """Check separators: shape uses '9' for a digit, other characters literal."""
-    if not isinstance(text, str) or len(text) != len(shape):
-        raise ValueFormatError("%s: expected text shaped %s, got %r" % (di_text, shape, text),
-                               expected=shape, got=text)
-    for i in range(len(shape)):
-        if shape[i] != "9" and text[i] != shape[i]:
-            raise ValueFormatError("%s: expected text shaped %s, got %r" % (di_text, shape, text),
-                                   expected=shape, got=text)
-
-
-def weekday(year, month, day):
-    """Day of the week, 0 = Sunday ... 6 = Saturday (the meters' WW)."""
-    t = (0, 3, 2, 5, 0, 3, 5, 1, 4, 6, 2, 4)
-    if month < 3:
-        year -= 1
-    return (year + year // 4 - year // 100 + year // 400 + t[month - 1] + day) % 7
-
-
-def _pack_bcd(fields):
-    return bytearray([BCD_BYTE[v] for v in fields])
-
-
-def _encode_time(kind, value, di_text):
-    if kind == FREEZE:
-        _expect_shape(value, "99999999", di_text)
-        f = [_int_field(value, i, i + 2, "field", di_text) for i in (6, 4, 2, 0)]
-        return _pack_bcd(f)
-    if kind == DATEW:
-        _expect_shape(value, "9999-99-99", di_text)
-        y = _int_field(value, 0, 4, "year", di_text)
-        m = _int_field(value, 5, 7, "month", di_text)
-        d = _int_field(value, 8, 10, "day", di_text)
-        fields = [weekday(y, m, d) if 1 <= m <= 12 else 0, d, m, y % 100]
-    elif kind == TIME:
-        _expect_shape(value, "99:99:99", di_text)
-        fields = [_int_field(value, 6, 8, "second", di_text), _int_field(value, 3, 5, "minute", di_text),
-                  _int_field(value, 0, 2, "hour", di_text)]
-    elif kind == DT5 or kind == DT6:
-        _expect_shape(value, "9999-99-99T99:99" if kind == DT5 else "9999-99-99T99:99:99", di_text)
-        fields = [_int_field(value, 14, 16, "minute", di_text), _int_field(value, 11, 13, "hour", di_text),
-                  _int_field(value, 8, 10, "day", di_text), _int_field(value, 5, 7, "month", di_text),
-                  _int_field(value, 0, 4, "year", di_text) % 100]
-        if kind == DT6:
-            fields.insert(0, _int_field(value, 17, 19, "second", di_text))
-    elif kind == MDHM:
-        _expect_shape(value, "--99-99T99:99", di_text)
-        fields = [_int_field(value, 11, 13, "minute", di_text), _int_field(value, 8, 10, "hour", di_text),
-                  _int_field(value, 5, 7, "day", di_text), _int_field(value, 2, 4, "month", di_text)]
-    else:  # DH
-        _expect_shape(value, "---99T99", di_text)
-        fields = [_int_field(value, 6, 8, "hour", di_text), _int_field(value, 3, 5, "day", di_text)]
-    out = _pack_bcd(fields)
-    # Decoding the result checks every range with the same messages.
-    _decode_time(kind, out, 0, di_text)
-    return out
-
-
-def encode_password(level, digits, di_text="password"):
-    """Encode ``(level, "123456")`` to plain ``PA P0 P1 P2`` (§11)."""
-    if not isinstance(level, int) or level < 0 or level > 99:
-        raise ValueFormatError("%s: level %r is not 0-99" % (di_text, level), expected="0-99", got=level)
-    if not isinstance(digits, str) or len(digits) != 6 or not digits.isdigit():
-        raise ValueFormatError("%s: %r is not 6 digits" % (di_text, digits), expected="6 digits", got=digits)
-    return bytearray([BCD_BYTE[level], BCD_BYTE[int(digits[4:6])], BCD_BYTE[int(digits[2:4])],
-                      BCD_BYTE[int(digits[0:2])]])
-
-
-def encode_digits(text, size, di_text="value"):
-    """Encode a digit string in ``size`` BCD bytes, low pair first."""
-    if not isinstance(text, str) or not text.isdigit() or len(text) > 2 * size:
-        raise ValueFormatError("%s: expected up to %d digits, got %r" % (di_text, 2 * size, text),
-                               expected="%d digits" % (2 * size), got=text)
-    text = "0" * (2 * size - len(text)) + text
-    return bytearray([BCD_BYTE[int(text[i:i + 2])] for i in range(2 * size - 2, -1, -2)])
-
-
-def encode_part(part, value, di_text="value"):
-    """Encode one part to plain bytes; ``None`` gives all 0xFF ("no data").
-
-    Raises:
-        ValueFormatError: the value has the wrong type or does not fit.
-    """
-    kind, size, decimals, signed = part
-    if value is None:
-        return bytearray(b"\xff" * size)
-    if kind == NUM:
-        return _encode_number(value, size, decimals, signed, di_text)
-    if kind == DIGITS:
-        return encode_digits(value, size, di_text)
-    if kind == ASCII:
-        if not isinstance(value, str) or len(value) > size:
-            raise ValueFormatError("%s: expected text of at most %d characters, got %r" % (di_text, size, value),
-                                   expected="<= %d characters" % size, got=value)
-        raw = value.encode()
-        if len(raw) != len(value):
-            raise ValueFormatError("%s: %r is not ASCII" % (di_text, value), expected="ASCII", got=value)
-        padded = raw + b"\x00" * (size - len(raw))
-        return bytearray([padded[i] for i in range(size - 1, -1, -1)])
-    if kind == BITS:
-        if not isinstance(value, int) or value < 0 or value >= 256 ** size:
-            raise ValueFormatError("%s: bit field %r does not fit %d bytes" % (di_text, value, size),
-                                   expected="0-%d" % (256 ** size - 1), got=value)
-        out = bytearray(size)
-        for i in range(size):
-            out[i] = value & 0xFF
-            value >>= 8
-        return out
-    if kind == RATE:
-        z = BIT_BY_RATE.get(value)
-        if z is None:
-            raise ValueFormatError("%s: %r bit/s has no rate word; use 600-19200" % (di_text, value),
-                                   expected="600, 1200, 2400, 4800, 9600 or 19200", got=value)
-        return bytearray([z])
-    if kind == PASSWORD:
-        if not isinstance(value, tuple) or len(value) != 2:
-            raise ValueFormatError("%s: expected (level, digits), got %r" % (di_text, value), got=value)
-        return encode_password(value[0], value[1], di_text)
-    if kind == RAW:
-        if not isinstance(value, (bytes, bytearray)) or len(value) != size:
-            raise ValueFormatError("%s: expected %d raw bytes, got %r" % (di_text, size, value),
-                                   expected=size, got=value)
-        return bytearray(value)
-    return _encode_time(kind, value, di_text)
-
-
-def encode_element(element, value, di_text="value"):
-    """Encode one element; ``value`` is a scalar for one part, else a tuple."""
-    if len(element) == 1:
-        return encode_part(element[0], value, di_text)
-    if not isinstance(value, (tuple, list)) or len(value) != len(element):
-        raise ValueFormatError("%s: expected %d fields, got %r" % (di_text, len(element), value),
-                               expected=len(element), got=value)
-    out = bytearray()
-    for i in range(len(element)):
-        out += encode_part(element[i], value[i], di_text)
-    return out
-
-
-def encode_elements(element, repeat, value, di_text="value"):
-    """Encode one element (repeat 1) or a non-empty tuple of them (block)."""
-    if repeat == 1:
-        return bytes(encode_element(element, value, di_text))
-    if not isinstance(value, (tuple, list)) or not value:
-        raise ValueFormatError("%s: a block needs a non-empty tuple, got %r" % (di_text, value),
-                               expected="tuple", got=value)
-    out = bytearray()
-    for v in value:
-        out += encode_element(element, v, di_text)
-    return bytes(out)

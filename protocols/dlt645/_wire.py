@@ -6,6 +6,9 @@ Tables are built once at import and never changed. Addresses are the
 wire order (A0, the lowest two digits, first: DL/T 645 §6) never leaves here.
 """
 
+import sys
+from array import array
+
 from ._errors import AddressError
 
 try:
@@ -25,17 +28,19 @@ ADD33 = bytes([(i + 0x33) & 0xFF for i in range(256)])
 SUB33 = bytes([(i - 0x33) & 0xFF for i in range(256)])
 
 # BCD_VALUE[b] is the value 0..99 of a packed-BCD byte, or -1 when a nibble
-# is above 9. BCD_BYTE[v] is the packed byte of 0..99.
-BCD_VALUE = [-1] * 256
-for _hi in range(10):
-    for _lo in range(10):
-        BCD_VALUE[_hi * 16 + _lo] = _hi * 10 + _lo
+# is above 9 (signed bytes: 256 bytes instead of a 2 KB list on MicroPython).
+# BCD_BYTE[v] is the packed byte of 0..99.
+BCD_VALUE = array("b", bytes(256))
+for _b in range(256):
+    BCD_VALUE[_b] = (_b >> 4) * 10 + (_b & 15) if _b >> 4 < 10 and _b & 15 < 10 else -1
 BCD_BYTE = bytes([(v // 10) * 16 + v % 10 for v in range(100)])
 
 # Bounded caches: concentrators address the same few hundred meters again and
 # again, so encoding each nameplate string once pays off. The bound keeps a
-# long-running process (or a fuzzer) from growing them without limit.
-_CACHE_MAX = const(4096)
+# long-running process (or a fuzzer) from growing them without limit; on
+# MicroPython an entry costs about 150 bytes of a 128 KB heap, and a meter
+# sees few addresses, so the bound there is small.
+CACHE_MAX = 32 if sys.implementation.name == "micropython" else 4096
 _addr_wire = {}
 _addr_text = {}
 
@@ -82,7 +87,10 @@ def encode_address(address):
     Raises:
         AddressError: wrong type or length, or a pair that is neither.
     """
-    wire = _addr_wire.get(address)
+    try:
+        wire = _addr_wire.get(address)
+    except TypeError:   # unhashable: certainly not an address
+        wire = None
     if wire is not None:
         return wire
     if not isinstance(address, str) or len(address) != 12:
@@ -102,7 +110,7 @@ def encode_address(address):
                 "address %r: characters %d-%d are %r, expected two digits or AA"
                 % (address, pos + 1, pos + 2, pair), offset=pos, expected="digits or AA", got=pair)
     wire = bytes(out)
-    if len(_addr_wire) >= _CACHE_MAX:
+    if len(_addr_wire) >= CACHE_MAX:
         _addr_wire.clear()
     _addr_wire[address] = wire
     return wire
@@ -132,7 +140,7 @@ def decode_address(wire, offset=0):
                 "address byte A%d is 0x%02X at byte %d, expected BCD or 0xAA" % (i, b, offset + i),
                 offset=offset + i, expected="BCD or 0xAA", got=b)
     text = "".join(parts)
-    if len(_addr_text) >= _CACHE_MAX:
+    if len(_addr_text) >= CACHE_MAX:
         _addr_text.clear()
     _addr_text[key] = text
     return text
