@@ -1,0 +1,198 @@
+"""The ``firmware-sim`` command: simulated hall hardware for tests and demos.
+
+Parses options, calls the library, prints results, and maps our errors to
+``Error: ...`` (exit 1). With ``--json`` every line on standard output is
+one JSON object with an ``event`` key.
+"""
+
+import importlib.resources
+import json
+import signal
+import sys
+import threading
+
+import click
+
+from firmware_sim.bus import BusError, BusServer, load_bus_config
+from firmware_sim.bus._commands import COMMAND_HELP, meter_rows, run_command, summary
+
+SAMPLE = "sample"
+
+
+def _sample_path():
+    return str(importlib.resources.files("firmware_sim") / "samples" / "meters.toml")
+
+
+class _Printer:
+    """Prints events as text lines or as JSON objects, one per line, flushed."""
+
+    def __init__(self, as_json):
+        self.as_json = as_json
+        self._lock = threading.Lock()
+
+    def event(self, event, text, **fields):
+        with self._lock:
+            if self.as_json:
+                obj = {"event": event}
+                obj.update(fields)
+                click.echo(json.dumps(obj, ensure_ascii=False))
+            else:
+                click.echo(text)
+
+
+def _traffic_text(s):
+    return ("traffic: sim %s  requests %d  replies %d  suppressed %d  collisions %d  garbled %d  corrupted %d  "
+            "noise %d  babble %d  to-master %d B  dropped %d B"
+            % (s["sim_utc"], s["requests_seen"], s["replies_sent"], s["replies_suppressed"], s["collisions"],
+               s["bytes_garbled"], s["bytes_corrupted"], s["noise_bytes"], s["babble_bytes"], s["bytes_to_master"],
+               s["bytes_dropped"]))
+
+
+def _meter_text(row):
+    return "meter %s  DL/T 645-%s  delay %4s ms  preamble %s  faults: %s" % (
+        row["address"], row["std"], row["reply_delay_ms"], row["preamble"], ", ".join(row["faults"]) or "-")
+
+
+def _result_text(result):
+    command = result["command"]
+    if command == "help":
+        return "commands:\n" + result["help"]
+    if command == "stats":
+        return _traffic_text(result)
+    if command == "meters":
+        return "\n".join(_meter_text(row) for row in result["meters"])
+    if command == "faults":
+        if not result["faults"]:
+            return "faults: none"
+        return "\n".join("fault " + _fault_text(f) for f in result["faults"])
+    if "cleared" in result:
+        return "%s: cleared %d fault(s)%s" % (command, result["cleared"],
+                                              " of " + result["address"] if result.get("address") else "")
+    return "%s: set %s" % (command, _fault_text(result))
+
+
+def _fault_text(f):
+    params = " ".join("%s=%s" % (k, v) for k, v in f.items() if k not in ("kind", "address", "command"))
+    return "%s%s%s" % (f["kind"], " " + f["address"] if f.get("address") else "", " " + params if params else "")
+
+
+def _read_commands(bus, printer, stop):
+    """Run stdin command lines until EOF (then the bus just keeps running)."""
+    for line in sys.stdin:
+        try:
+            result = run_command(bus, line)
+        except BusError as exc:
+            printer.event("error", "error: %s" % exc, message=str(exc))
+            continue
+        if result is None:
+            continue
+        printer.event("command", _result_text(result), **result)
+        if stop.is_set():
+            break
+
+
+@click.group()
+@click.version_option(package_name="hall-edge")
+def cli():
+    """Simulated hall hardware: DL/T 645 meters on an RS-485 bus.
+
+    Run the bus, then point a concentrator (or any pyserial program) at the
+    port or URL it prints.
+    """
+
+
+@cli.command(epilog="""\b
+Commands on standard input while it runs (ADDR is a 12-digit meter address):
+""" + COMMAND_HELP + """
+
+\b
+Examples:
+  firmware-sim bus --tcp 0                        # the 20 sample meters
+  firmware-sim bus --meters my.toml --pty --baud 9600
+  concentrator read --port socket://127.0.0.1:PORT ...
+""")
+@click.option("--meters", "meters_path", default=SAMPLE, show_default=True, metavar="FILE",
+              help="Meters file (TOML: [bus], [[meter]], [[fault]] tables). 'sample' is the packaged "
+                   "firmware_sim/samples/meters.toml with 20 meters of both editions; copy it to start your own.")
+@click.option("--pty", "use_pty", is_flag=True,
+              help="Serve on a pseudo-terminal (the default); prints its path for the master to open. A pty "
+                   "ignores the baud and parity the master sets; the wire timing is simulated anyway.")
+@click.option("--tcp", "tcp_port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve on TCP 127.0.0.1:PORT instead, like a serial-to-Ethernet gateway; 0 lets the OS choose. "
+                   "Open it with pyserial as socket://127.0.0.1:PORT. One master at a time.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on with --tcp.")
+@click.option("--baud", type=click.IntRange(50, 1000000), default=None,
+              help="Line rate in bit/s for the wire timing (default: [bus] baud, else 2400).")
+@click.option("--time-scale", type=click.FloatRange(0, 1e6, min_open=True), default=None,
+              help="Simulated seconds per real second for the meters' clocks and energy, e.g. 3600 to run an "
+                   "hour a second (default: [bus] time_scale, else 1). Wire timing stays real.")
+@click.option("--seed", type=int, default=None, help="Seed for corruption, noise and babble (default: [bus] seed, "
+                                                     "else random; printed at start).")
+@click.option("--summary", "summary_s", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
+              help="Seconds between traffic summary lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line instead of text.")
+def bus(meters_path, use_pty, tcp_port, host, baud, time_scale, seed, summary_s, as_json):
+    """Run a simulated RS-485 line with DL/T 645 meters.
+
+    The bus holds every byte for its time on the wire (11 bits per byte at
+    8E1), answers after each meter's reply delay (20-500 ms), garbles
+    replies that overlap (a wildcard read that several meters answer) and
+    injects faults from the meters file or from commands typed on standard
+    input.
+
+    The first line says where to connect ("port: /dev/pts/N" or
+    "url: socket://127.0.0.1:PORT"); then the meters are listed and a
+    traffic summary follows every few seconds. Ctrl-C or SIGTERM stops it.
+    """
+    if use_pty and tcp_port is not None:
+        raise click.UsageError("choose one of --pty and --tcp PORT")
+    path = _sample_path() if meters_path == SAMPLE else meters_path
+    try:
+        meters, settings = load_bus_config(path)
+        server = BusServer(meters, baud=baud or settings["baud"], transport="pty" if tcp_port is None else "tcp",
+                           port=tcp_port or 0, host=host,
+                           time_scale=time_scale if time_scale is not None else settings["time_scale"],
+                           start_utc=settings["start_utc"], bits_per_byte=settings["bits_per_byte"],
+                           seed=seed if seed is not None else settings["seed"], faults=settings["faults"],
+                           source=path)
+    except BusError as exc:
+        raise click.ClickException(str(exc)) from exc
+    printer = _Printer(as_json)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    server.start()
+    try:
+        where = "port" if server.transport == "pty" else "url"
+        printer.event("listening", "%s: %s" % (where, server.url), transport=server.transport, url=server.url)
+        rows = meter_rows(server)
+        printer.event("bus", "bus: %d meters, %d bit/s, %d bits/byte (%.3f ms/byte), time scale %g, seed %d, file %s"
+                      % (len(rows), server.baud, server.bits_per_byte, server.byte_time_s * 1000,
+                         server.time_scale, server.seed, path),
+                      meters=len(rows), baud=server.baud, bits_per_byte=server.bits_per_byte,
+                      byte_time_ms=round(server.byte_time_s * 1000, 3), time_scale=server.time_scale,
+                      seed=server.seed, file=path)
+        for row in rows:
+            printer.event("meter", _meter_text(row), **row)
+        for f in server.faults():
+            if f["address"] is None:
+                printer.event("fault", "fault " + _fault_text(f), **f)
+        printer.event("ready", "ready: type 'help' for commands; Ctrl-C stops")
+        threading.Thread(target=_read_commands, args=(server, printer, stop), daemon=True).start()
+        while not stop.wait(summary_s) and server.running:
+            s = summary(server)
+            printer.event("traffic", _traffic_text(s), **s)
+            if server.last_meter_error is not None and s["meter_errors"]:
+                address, message = server.last_meter_error
+                printer.event("meter_error", "meter error: %s raised %s (%d so far)" % (address, message,
+                                                                                       s["meter_errors"]),
+                              address=address, message=message, count=s["meter_errors"])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        try:
+            server.stop()
+        except BusError as exc:
+            raise click.ClickException(str(exc)) from exc
+    s = summary(server)
+    printer.event("stopped", "stopped. " + _traffic_text(s), **s)
