@@ -15,7 +15,7 @@ import click
 from protocols.dlt645 import (DLT645Error, FrameExtractor, format_di, known_items, parse_di,
                               parse_frame)
 
-from ._errors import AbnormalReply, ConcentratorError
+from ._errors import AbnormalReply, ConcentratorError, ReplyTimeout
 from ._format import describe_frame, format_value, frame_dict
 from ._line import DEFAULT_TIMEOUT_S, Line
 from ._reader import read as read_item
@@ -266,7 +266,8 @@ def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s
     A simple reading cycle for watching a line: each cycle reads every DI
     of every meter in turn and prints the row as soon as the meter is done,
     then a summary line. A meter that does not answer shows the reason in
-    its row and does not stop the others.
+    its row and does not stop the others; after one timeout its remaining
+    items are skipped for that cycle.
     """
     from ._meterlist import MeterListError, load_meter_file, parse_meter_option
     try:
@@ -294,7 +295,18 @@ def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s
             ok = failed = 0
             for address, std in meters:
                 cells = []
+                silent = False
                 for di in plan[std]:
+                    if silent:
+                        # One timeout (after its retries) is enough to know the
+                        # meter is off the line this cycle; don't spend a
+                        # timeout on each of its other items.
+                        failed += 1
+                        cells.append("skipped")
+                        if as_json:
+                            _emit_json({"cycle": cycle, "address": address, "std": std, "di": format_di(di, std),
+                                        "error": "skipped: meter did not answer this cycle"})
+                        continue
                     try:
                         reading = read_item(line, address, di, std, retries)
                         ok += 1
@@ -307,6 +319,7 @@ def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s
                             _emit_json({"cycle": cycle, "address": address, "std": std, "di": format_di(di, std),
                                         "error": str(exc)})
                         cells.append(_short_error(exc))
+                        silent = isinstance(exc, ReplyTimeout)
                 if not as_json:
                     click.echo("  %-12s  %-4s  %s" % (address, std, "".join("%-*s" % (w, c) for w, c in zip(widths, cells))))
             took = time.monotonic() - started
