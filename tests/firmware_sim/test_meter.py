@@ -12,12 +12,9 @@ import time
 import pytest
 
 from firmware_sim.meter import Meter, MeterConfigError
-from protocols.dlt645 import (build_frame, build_read_request, decode_value, encode_address, parse_frame)
+from protocols.dlt645 import build_frame, build_read_request, decode_value, encode_address
 
-ADDR = "202311150042"
-# 2024-06-15 12:00 Beijing time (04:00 UTC), a Saturday.
-NOW = datetime.datetime(2024, 6, 15, 4, 0, tzinfo=datetime.timezone.utc).timestamp()
-HOUR = 3600.0
+from meter_pair import ADDR, HOUR, NOW, Pair
 FLAT = {"address": ADDR, "profile": [1.0] * 24, "load_variation": 0.0, "base_kw": 1.2,
         "history_days": 0, "start_kwh": 100.0}
 
@@ -26,38 +23,6 @@ def flat(**extra):
     cfg = dict(FLAT)
     cfg.update(extra)
     return cfg
-
-
-class Pair:
-    """A meter and a master speaking through the codec, at a settable time."""
-
-    def __init__(self, config, now_s=NOW):
-        self.now_s = now_s
-        self.meter = Meter(config, now_s)
-        self.std = self.meter.std
-
-    def raw(self, request):
-        """Feed one request (preamble allowed, as FrameExtractor strips it) and return the raw reply."""
-        s = 0
-        while request[s] == 0xFE:
-            s += 1
-        return self.meter.handle(request[s:], self.now_s)
-
-    def ask(self, request):
-        reply = self.raw(request)
-        return None if reply is None else parse_frame(reply)
-
-    def read(self, di, address=ADDR):
-        return self.ask(build_read_request(address, di, self.std))
-
-    def value(self, di):
-        f = self.read(di)
-        assert f is not None and not f.is_error, (hex(di), f)
-        return f.value
-
-    def later(self, seconds):
-        self.now_s += seconds
-        return self
 
 
 def test_contract_attributes_and_defaults():

@@ -9,65 +9,24 @@ import datetime
 
 import pytest
 
-from firmware_sim.meter import Meter, MeterError
+from firmware_sim.meter import MeterError
 from protocols.dlt645 import (build_change_password_request, build_change_rate_request, build_control_request,
                               build_demand_reset_request, build_event_clear_request, build_follow_up_request,
                               build_frame, build_freeze_request, build_meter_clear_request,
                               build_read_address_request, build_read_request, build_reread_request,
-                              build_time_sync, build_write_address_request, build_write_request, decode_value,
-                              parse_frame)
+                              build_time_sync, build_write_address_request, build_write_request, decode_value)
 
-ADDR = "202311150042"
-NOW = datetime.datetime(2024, 6, 15, 4, 0, tzinfo=datetime.timezone.utc).timestamp()   # 12:00 local
-HOUR = 3600.0
+from meter_pair import ADDR, HOUR, NOW, Pair
 PW = (2, "123456")
 OP = "12345678"
 
 
-class Pair:
-    """A meter and a master speaking through the codec (see test_meter.py)."""
-
-    def __init__(self, **extra):
-        cfg = {"address": ADDR, "profile": [1.0] * 24, "load_variation": 0.0, "history_days": 1,
-               "start_kwh": 100.0, "password": "123456", "preamble": 0}
-        cfg.update(extra)
-        self.now_s = NOW
-        self.meter = Meter(cfg, NOW)
-        self.std = self.meter.std
-        self.address = self.meter.address
-
-    def raw(self, request):
-        s = 0
-        while request[s] == 0xFE:
-            s += 1
-        return self.meter.handle(request[s:], self.now_s)
-
-    def ask(self, request):
-        reply = self.raw(request)
-        return None if reply is None else parse_frame(reply)
-
-    def read(self, di, address=None):
-        return self.ask(build_read_request(address or self.address, di, self.std))
-
-    def value(self, di):
-        f = self.read(di)
-        assert f is not None and not f.is_error, (hex(di), f)
-        return f.value
-
-    def value_all(self, di):
-        """Read with follow-up frames (§8 12H) and decode the assembled value."""
-        f = self.read(di)
-        payload = f.payload
-        seq = 0
-        while f.has_more:
-            seq += 1
-            f = self.ask(build_follow_up_request(self.address, di, seq))
-            payload += f.payload
-        return decode_value(di, payload)[0]
-
-    def later(self, seconds):
-        self.now_s += seconds
-        return self
+def pair(**extra):
+    """A meter with a flat load, password 123456 and no preamble, back to back with a master."""
+    cfg = {"address": ADDR, "profile": [1.0] * 24, "load_variation": 0.0, "history_days": 1,
+           "start_kwh": 100.0, "password": "123456", "preamble": 0}
+    cfg.update(extra)
+    return Pair(cfg)
 
 
 def _local(text):
@@ -80,7 +39,7 @@ def _local(text):
 
 def test_13h_read_address_w4_bytes():
     """§8 13H / W4: to AA..AA, the reply carries the address in header and data."""
-    p = Pair()
+    p = pair()
     assert p.raw(bytes.fromhex("68AAAAAAAAAAAA681300DF16")) == bytes.fromhex(
         "68420015112320689306753348445653F116")
     assert p.ask(build_read_address_request()).value == ADDR
@@ -88,7 +47,7 @@ def test_13h_read_address_w4_bytes():
 
 def test_14h_write_time_w9_and_time_setting_event():
     """§8 14H / W9: password level 02 123456, operator 12345678, time 08:30:00; reply 94 L=0."""
-    p = Pair()
+    p = pair()
     reply = p.raw(bytes.fromhex("68420015112320681 40F35343337358967 45AB89674533633B8C16".replace(" ", "")))
     assert reply == bytes.fromhex("68420015112320689400 0F16".replace(" ", ""))
     assert p.value(0x04000102) == "08:30:00"
@@ -100,14 +59,14 @@ def test_14h_write_time_w9_and_time_setting_event():
 
 
 def test_14h_write_date_keeps_time_of_day():
-    p = Pair()
+    p = pair()
     assert p.ask(build_write_request(ADDR, 0x04000101, "2024-06-20", PW, OP)).control == 0x94
     assert (p.value(0x04000101), p.value(0x04000102)) == ("2024-06-20", "12:00:00")
 
 
 def test_14h_wrong_password_is_error_bit_2():
     """§10/§11: wrong password -> D4 with bit 2; the value does not change."""
-    p = Pair()
+    p = pair()
     f = p.ask(build_write_request(ADDR, 0x04000102, "08:30:00", (2, "000000"), OP))
     assert (f.control, f.error_bits) == (0xD4, 0x04)
     f = p.ask(build_write_request(ADDR, 0x04000102, "08:30:00", (4, "123456"), OP))
@@ -116,7 +75,7 @@ def test_14h_wrong_password_is_error_bit_2():
 
 
 def test_14h_parameters_and_programming_event():
-    p = Pair()
+    p = pair()
     assert p.ask(build_write_request(ADDR, 0x04000402, "000000000777", PW, OP)).control == 0x94
     assert p.ask(build_write_request(ADDR, 0x04000403, "ASSET-7", PW, OP)).control == 0x94
     assert p.ask(build_write_request(ADDR, 0x04000B01, "---15T00", PW, OP)).control == 0x94
@@ -134,7 +93,7 @@ def test_14h_parameters_and_programming_event():
 
 def test_15h_write_address_only_in_programming_state():
     """§8 15H: accepted only with the programming key; otherwise the meter stays silent."""
-    p = Pair()
+    p = pair()
     assert p.raw(build_write_address_request("202311150099")) is None
     p.meter.programming = True
     assert p.value(0x04000503) & 0x08
@@ -147,7 +106,7 @@ def test_15h_write_address_only_in_programming_state():
 
 def test_16h_freeze_now_and_broadcast_freeze():
     """§8 16H: 99999999 freezes now (0501xxNN); to 99..99 it acts without reply."""
-    p = Pair()
+    p = pair()
     assert p.ask(build_freeze_request(ADDR)).control == 0x96
     assert p.value(0x05010001) == "2024-06-15T12:00"
     assert p.value(0x05010101) == p.value(0x0001FF00)
@@ -161,7 +120,7 @@ def test_16h_freeze_now_and_broadcast_freeze():
 
 def test_17h_change_rate_then_refused_rate():
     """§8 17H / §12: reply 97 with the same Z, then the meter's rate changes; refused -> D7/08."""
-    p = Pair()
+    p = pair()
     f = p.ask(build_change_rate_request(ADDR, 9600))
     assert (f.control, f.data, f.value) == (0x97, b"\x20", 9600)
     assert p.meter.baud == 9600
@@ -173,7 +132,7 @@ def test_17h_change_rate_then_refused_rate():
 
 def test_18h_change_password():
     """§8 18H: DI 04000C01 + level, old, new; reply 98 with the new password."""
-    p = Pair()
+    p = pair()
     f = p.ask(build_change_password_request(ADDR, PW, (4, "654321")))
     assert (f.control, f.new_password) == (0x98, (4, "654321"))
     assert p.ask(build_write_request(ADDR, 0x04000102, "09:00:00", (4, "654321"), OP)).control == 0x94
@@ -184,7 +143,7 @@ def test_18h_change_password():
 
 
 def test_19h_demand_reset():
-    p = Pair()
+    p = pair()
     assert p.value(0x01010000) == (1.2, "2024-06-14T12:15")
     f = p.ask(build_demand_reset_request(ADDR, PW, OP))
     assert f.control == 0x99
@@ -199,7 +158,7 @@ def test_19h_demand_reset():
 
 
 def test_1ah_meter_clear():
-    p = Pair()
+    p = pair()
     p.ask(build_write_request(ADDR, 0x04000402, "000000000777", PW, OP))
     assert p.ask(build_meter_clear_request(ADDR, (2, "000001"), OP)).error_bits == 0x04
     assert p.ask(build_meter_clear_request(ADDR, PW, OP)).control == 0x9A
@@ -214,7 +173,7 @@ def test_1ah_meter_clear():
 
 
 def test_1bh_event_clear_all_and_one_kind():
-    p = Pair()
+    p = pair()
     p.ask(build_write_request(ADDR, 0x04000102, "12:00:05", PW, OP))
     p.ask(build_write_request(ADDR, 0x04000402, "000000000777", PW, OP))
     assert (p.value(0x03300400), p.value(0x03300000)) == (1, 1)
@@ -228,7 +187,7 @@ def test_1bh_event_clear_all_and_one_kind():
 
 def test_1ch_trip_and_close_stop_and_restart_energy():
     """§8 1CH (plain text accepted): trip opens the relay (word 3 bit 4), no energy; close restores."""
-    p = Pair()
+    p = pair()
     deadline = "2024-06-15T13:00:00"
     assert p.ask(build_control_request(ADDR, "trip", deadline, PW, OP)).control == 0x9C
     assert p.value(0x04000503) & 0x50 == 0x50
@@ -247,7 +206,7 @@ def test_1ch_trip_and_close_stop_and_restart_energy():
 
 
 def test_1ch_keep_power_refuses_trip():
-    p = Pair()
+    p = pair()
     deadline = "2024-06-16T00:00:00"
     assert p.ask(build_control_request(ADDR, "keep_power", deadline, PW, OP)).control == 0x9C
     assert p.value(0x04000503) & 0x1000
@@ -258,7 +217,7 @@ def test_1ch_keep_power_refuses_trip():
 
 def test_12h_follow_up_assembles_a_520_byte_block():
     """§8/§19: 0101FFFF (13 x 5 x 8 = 520 bytes) -> B1, B2 (SEQ 1), 92 (SEQ 2)."""
-    p = Pair(history_days=100)
+    p = pair(history_days=100)
     first = p.read(0x0101FFFF)
     assert (first.control, len(first.payload)) == (0xB1, 196)
     second = p.ask(build_follow_up_request(ADDR, 0x0101FFFF, 1))
@@ -278,7 +237,7 @@ def test_12h_follow_up_assembles_a_520_byte_block():
 
 
 def test_load_profile_reads_are_not_kept():
-    p = Pair()
+    p = pair()
     f = p.ask(build_read_request(ADDR, 0x06000001, count=1))
     assert (f.control, f.error_bits) == (0xD1, 0x02)
 
@@ -286,7 +245,7 @@ def test_load_profile_reads_are_not_kept():
 # ---- clock: 08H, drift, error (§8) --------------------------------------------------
 
 def test_08h_broadcast_time_sync_is_silent_and_sets_the_clock():
-    p = Pair(clock_offset_s=-75)
+    p = pair(clock_offset_s=-75)
     assert p.value(0x04000102) == "11:58:45"
     assert p.raw(build_time_sync("2024-06-15T12:00:00")) is None
     assert p.value(0x04000102) == "12:00:00"
@@ -295,7 +254,7 @@ def test_08h_broadcast_time_sync_is_silent_and_sets_the_clock():
 
 
 def test_08h_large_correction_refused_when_limited():
-    p = Pair(clock_offset_s=-600, max_sync_correction_s=300)
+    p = pair(clock_offset_s=-600, max_sync_correction_s=300)
     assert p.raw(build_time_sync("2024-06-15T12:00:00")) is None
     assert p.meter.clock_error_s(NOW) == pytest.approx(-600.0)
     assert p.meter.sync_refused == 1
@@ -303,13 +262,13 @@ def test_08h_large_correction_refused_when_limited():
 
 
 def test_08h_to_own_address_acts_without_reply():
-    p = Pair()
+    p = pair()
     assert p.raw(build_frame(ADDR, 0x08, bytes([0x00, 0x30, 0x08, 0x15, 0x06, 0x24]))) is None
     assert p.value(0x04000102) == "08:30:00"
 
 
 def test_clock_drift_and_injected_error():
-    p = Pair(clock_drift_ppm=100.0, clock_offset_s=5)
+    p = pair(clock_drift_ppm=100.0, clock_offset_s=5)
     assert p.meter.clock_s(NOW) == pytest.approx(NOW + 28800 + 5)
     p.later(100000)
     assert p.meter.clock_error_s(p.now_s) == pytest.approx(15.0, abs=0.002)
@@ -326,7 +285,7 @@ def test_clock_drift_and_injected_error():
 
 def test_clock_error_shifts_the_daily_freeze():
     """The meter freezes at its own midnight: a clock 10 min fast freezes at 23:50 true time."""
-    p = Pair(history_days=0, clock_offset_s=600)
+    p = pair(history_days=0, clock_offset_s=600)
     p.now_s = _local("2024-06-15T23:49:00")
     p.value(0x00010000)
     assert p.meter.daily_freezes == []
@@ -336,7 +295,7 @@ def test_clock_error_shifts_the_daily_freeze():
 
 
 def test_clock_jump_forward_takes_missed_freezes_once():
-    p = Pair(history_days=0)
+    p = pair(history_days=0)
     p.meter.set_clock_error(2 * 86400)
     assert [f["time"] for f in p.meter.daily_freezes] == ["2024-06-17T00:00", "2024-06-16T00:00"]
     p.meter.set_clock_error(0)
@@ -346,7 +305,7 @@ def test_clock_jump_forward_takes_missed_freezes_once():
 
 
 def test_power_down_event_silence_and_no_energy():
-    p = Pair(history_days=0)
+    p = pair(history_days=0)
     p.meter.power_down(NOW + HOUR, NOW + 3 * HOUR)
     assert p.value(0x03110000) == 1
     assert p.value(0x03110001) == ("2024-06-15T13:00:00", "2024-06-15T15:00:00")
@@ -362,7 +321,7 @@ def test_power_down_event_silence_and_no_energy():
 # ---- 1997 (§9) --------------------------------------------------------------------------
 
 def test_1997_read_follow_up_and_reread():
-    p = Pair(std="1997")
+    p = pair(std="1997")
     f = p.read(0x9010)
     assert (f.control, f.value) == (0x81, pytest.approx(128.8, abs=0.01))
     f2 = p.ask(build_follow_up_request(ADDR, 0x9010, std="1997"))
@@ -374,19 +333,19 @@ def test_1997_read_follow_up_and_reread():
 
 
 def test_1997_reread_without_previous_read():
-    f = Pair(std="1997").ask(build_reread_request(ADDR))
+    f = pair(std="1997").ask(build_reread_request(ADDR))
     assert (f.control, f.error_bits) == (0xC3, 0x01)
 
 
 def test_1997_w6_read_bytes():
     """W6: 9010 of meter 000012345678 -> 81 with 2463.48 kWh."""
-    p = Pair(std="1997", address="000012345678", start_kwh=2463.48, history_days=0)
+    p = pair(std="1997", address="000012345678", start_kwh=2463.48, history_days=0)
     assert p.raw(bytes.fromhex("68785634120000680102 43C3ED16".replace(" ", ""))) == bytes.fromhex(
         "687856341200006881064 3C37B9657330C16".replace(" ", ""))
 
 
 def test_1997_write_time_with_password_and_wrong_password():
-    p = Pair(std="1997")
+    p = pair(std="1997")
     assert p.ask(build_write_request(ADDR, 0xC011, "08:30:00", PW, std="1997")).control == 0x84
     assert p.value(0xC011) == "08:30:00"
     f = p.ask(build_write_request(ADDR, 0xC011, "09:30:00", (2, "000000"), std="1997"))
@@ -398,7 +357,7 @@ def test_1997_write_time_with_password_and_wrong_password():
 
 
 def test_1997_broadcast_sync_write_address_rate_password_demand_reset():
-    p = Pair(std="1997", clock_offset_s=30)
+    p = pair(std="1997", clock_offset_s=30)
     assert p.raw(build_time_sync("2024-06-15T12:00:00")) is None
     assert p.value(0xC011) == "12:00:00"
     assert p.raw(build_write_address_request("202311150077", std="1997", address=ADDR)) is None

@@ -7,7 +7,6 @@
 import datetime
 import json
 import os
-import select
 import subprocess
 import sys
 import time
@@ -19,8 +18,10 @@ import pytest
 from firmware_sim.meter import Meter
 from firmware_sim.meter.main import SimClock, StdioUART, run
 from firmware_sim.stubs import STUBS_DIR
-from protocols.dlt645 import (FrameExtractor, build_change_rate_request, build_read_address_request,
+from protocols.dlt645 import (build_change_rate_request, build_read_address_request,
                               build_read_request, parse_frame)
+
+from meter_pair import pty_exchange
 
 REPO = Path(__file__).resolve().parents[2]
 ADDR = "202311150042"
@@ -185,28 +186,15 @@ def _python_main(config, tmp_path):
     return proc, master
 
 
-def _exchange(master, request, timeout_s=10.0):
-    extractor = FrameExtractor()
-    os.write(master, request)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 0.05)
-        if ready:
-            frames = extractor.feed(os.read(master, 512))
-            if frames:
-                return parse_frame(frames[0])
-    return None
-
-
 def test_python_m_main_serves_a_pty(tmp_path):
     """``python -m firmware_sim.meter.main CONFIG.json``: the stubs stand in for machine/utime."""
     proc, master = _python_main({"address": ADDR, "start_utc_s": NOW, "history_days": 2,
                                  "profile": [1.0] * 24, "load_variation": 0.0, "reply_delay_ms": 20}, tmp_path)
     try:
-        f = _exchange(master, build_read_request(ADDR, 0x00010000))
+        f = pty_exchange(master, build_read_request(ADDR, 0x00010000))
         assert f is not None, proc.stderr.read1(4096) if proc.poll() is not None else "no reply"
         assert f.value == pytest.approx(1.2 * 48, abs=0.02)
-        assert _exchange(master, build_read_request(ADDR, 0x04000101)).value == "2024-06-15"
+        assert pty_exchange(master, build_read_request(ADDR, 0x04000101)).value == "2024-06-15"
     finally:
         proc.kill()
         proc.wait()

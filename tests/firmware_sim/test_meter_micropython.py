@@ -9,18 +9,18 @@ runs in the bus simulator, on the interpreter a meter board would use.
 import datetime
 import json
 import os
-import select
 import shutil
 import subprocess
 import sys
-import time
 import tty
 from pathlib import Path
 
 import pytest
 
 from protocols.dlt645 import (FrameExtractor, build_follow_up_request, build_read_address_request,
-                              build_read_request, build_time_sync, decode_value, parse_frame)
+                              build_read_request, build_time_sync, decode_value)
+
+from meter_pair import pty_exchange
 
 pytestmark = pytest.mark.micropython
 
@@ -55,18 +55,12 @@ def mpy_meter(tmp_path):
     os.close(slave)
     extractor = FrameExtractor()
 
+    def alive():
+        if proc.poll() is not None:
+            pytest.fail("micropython exited %s: %s" % (proc.returncode, proc.stderr.read().decode()))
+
     def ask(request, timeout_s=10.0):
-        os.write(master, request)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail("micropython exited %s: %s" % (proc.returncode, proc.stderr.read().decode()))
-            ready, _, _ = select.select([master], [], [], 0.05)
-            if ready:
-                frames = extractor.feed(os.read(master, 512))
-                if frames:
-                    return parse_frame(frames[0])
-        return None
+        return pty_exchange(master, request, extractor, timeout_s, alive)
 
     try:
         yield ask
