@@ -15,10 +15,16 @@ def _format_scalar(value, part):
     return str(value)
 
 
-def _format_element(value, element):
+def _format_element(value, element, unit):
+    """One element; the unit follows its first (numeric) field: "17.2030 kW @ 2026-11-21T19:15"."""
+    suffix = " " + unit if unit else ""
     if element is not None and len(element) > 1 and isinstance(value, tuple):
-        return " @ ".join(_format_scalar(v, p) for v, p in zip(value, element))
-    return _format_scalar(value, element[0] if element else None)
+        fields = [_format_scalar(v, p) for v, p in zip(value, element)]
+        if value[0] is not None:
+            fields[0] += suffix
+        return " @ ".join(fields)
+    text = _format_scalar(value, element[0] if element else None)
+    return text + suffix if value is not None else text
 
 
 def format_value(value, di=None, std="2007", unit=""):
@@ -29,10 +35,10 @@ def format_value(value, di=None, std="2007", unit=""):
         text = _format_scalar(value, None)
         return text + " (raw)" if item is None and value else text
     if item is not None and item.repeat == 0 and isinstance(value, tuple):
-        text = ", ".join(_format_element(v, element) for v in value)
-    else:
-        text = _format_element(value, element)
-    return text + (" " + unit if unit else "")
+        if len(element) > 1:
+            return ", ".join(_format_element(v, element, unit) for v in value)
+        return ", ".join(_format_element(v, element, "") for v in value) + (" " + unit if unit else "")
+    return _format_element(value, element, unit)
 
 
 def describe_frame(frame):

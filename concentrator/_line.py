@@ -15,6 +15,7 @@ Port URLs are what pyserial understands: ``/dev/ttyUSB0``, a pty path,
 ``socket://host:port`` (TCP-to-serial gateways), ``rfc2217://host:port``.
 """
 
+import termios
 import time
 
 import serial
@@ -85,8 +86,13 @@ class Line:
         try:
             self._port = serial.serial_for_url(url, baudrate=baud, parity=_PARITIES[parity], bytesize=8,
                                                stopbits=1, timeout=_POLL_S)
-        except (serial.SerialException, ValueError, OSError) as exc:
-            raise LineError("cannot open line %s at %d baud: %s" % (url, baud, exc)) from exc
+        except (serial.SerialException, ValueError, OSError, termios.error) as exc:
+            # termios.error is not an OSError. A pseudo-terminal has no parity, and
+            # Linux may refuse one (EINVAL) once an earlier master has set it.
+            hint = ""
+            if isinstance(exc, termios.error) and parity != "N":
+                hint = " (a pty takes no parity: open it with parity N)"
+            raise LineError("cannot open line %s at %d baud: %s%s" % (url, baud, exc, hint)) from exc
 
     def close(self):
         self._port.close()

@@ -7,6 +7,8 @@ repeat the same frame on silence or a bad checksum (§16: 2-3 attempts); an
 abnormal reply is an answer, not a failure to retry.
 """
 
+import time
+
 from protocols.dlt645 import (DLT645Error, build_follow_up_request, build_read_request, decode_value,
                               describe, format_di)
 
@@ -54,6 +56,8 @@ def _exchange_with_retries(line, request, expectation, retries, counter):
             return line.exchange(request, expectation)
         except ReplyTimeout as exc:
             last = exc
+    if retries:
+        last.args = ("%s, %d attempts" % (last.args[0], retries + 1),)
     raise last
 
 
@@ -77,14 +81,15 @@ def read(line, address, di, std="2007", retries=2):
         LineError: the port failed.
     """
     counter = [0]
+    started = time.monotonic()
     read_fn = 0x01 if std == "1997" else 0x11
     request = build_read_request(address, di, std)
     ex = _exchange_with_retries(line, request, Expectation(address, read_fn, di, std), retries, counter)
-    elapsed = ex.elapsed_s
     frame = raise_if_abnormal(ex.frame)
     answered = frame.address
     if not frame.has_more:
-        return Reading(answered, std, di, frame.di_name, frame.value, frame.unit, counter[0], elapsed)
+        return Reading(answered, std, di, frame.di_name, frame.value, frame.unit, counter[0],
+                       time.monotonic() - started)
     payload = bytearray(frame.payload)
     seq = 1
     while frame.has_more:
@@ -94,7 +99,6 @@ def read(line, address, di, std="2007", retries=2):
         follow = build_follow_up_request(answered, di, seq, std)
         fn = 0x02 if std == "1997" else 0x12
         ex = _exchange_with_retries(line, follow, Expectation(answered, fn, di, std), retries, counter)
-        elapsed += ex.elapsed_s
         frame = raise_if_abnormal(ex.frame)
         payload += frame.payload
         seq += 1
@@ -103,4 +107,5 @@ def read(line, address, di, std="2007", retries=2):
     except DLT645Error as exc:
         raise BadReply("joined follow-up value from %s is malformed: %s" % (answered, exc)) from exc
     item = describe(di, std)
-    return Reading(answered, std, di, item.name if item else None, value, unit, counter[0], elapsed)
+    return Reading(answered, std, di, item.name if item else None, value, unit, counter[0],
+                   time.monotonic() - started)

@@ -22,15 +22,18 @@ from ._reader import read as read_item
 from ._searcher import search as search_line
 
 _STD = click.Choice(["2007", "1997"])
+_HEX_DIGITS = "0123456789abcdefABCDEF"
 
 
 def _line_options(f):
     f = click.option("--timeout", "timeout_s", type=click.FloatRange(0.01, 60), default=DEFAULT_TIMEOUT_S,
                      show_default=True,
-                     help="Seconds to wait for a reply after the request has left the wire "
-                          "(meters answer within 20-500 ms; use 2-5 s through TCP gateways).")(f)
+                     help="Seconds to wait for each reply, counted from when the request has left the wire "
+                          "(meters answer within 20-500 ms; use 2-5 s through TCP gateways). Every retry "
+                          "waits this long again.")(f)
     f = click.option("--parity", type=click.Choice(["E", "N", "O"]), default="E", show_default=True,
-                     help="Character parity: DL/T 645 lines run 8E1; a few third-party meters 8N1.")(f)
+                     help="Character parity: DL/T 645 lines run 8E1; a few third-party meters 8N1. Use N on a "
+                          "pseudo-terminal (firmware-sim bus --pty), which has no parity.")(f)
     f = click.option("--baud", type=click.Choice(["600", "1200", "2400", "4800", "9600", "19200"]),
                      default="2400", show_default=True,
                      help="Line rate: 2400 for most 2007 meters, 1200 for old 1997 ones, 9600 for industrial meters.")(f)
@@ -56,7 +59,8 @@ def _resolve_di(text, std):
     try:
         return parse_di(text, std)
     except DLT645Error as exc:
-        names = [item.name for item in known_items(std)]
+        # Suggest the names `dis` lists, not deep history entries (prev9, freeze 40).
+        names = [item.name for item in known_items(std) if not _is_deep_history(item.name)]
         close = difflib.get_close_matches(text, names, n=3)
         hint = "; did you mean %s?" % " or ".join(close) if close else "; `concentrator dis` lists the names"
         raise click.ClickException(str(exc) + hint) from exc
@@ -78,7 +82,7 @@ def cli():
     \b
     Examples:
       concentrator read --port /dev/ttyUSB0 --address 202311150042 --di forward_active_total
-      concentrator read --port socket://127.0.0.1:4059 --address 000012345678 --di 9010 --std 1997
+      concentrator read --port socket://127.0.0.1:4059 --address 000009310421 --di 9010 --std 1997
       concentrator search --port /dev/ttyUSB0 --window 0.6
       concentrator decode 68 42 00 15 11 23 20 68 91 08 33 33 34 33 9A 78 56 34 7D 16
       concentrator dis --grep voltage
@@ -96,12 +100,16 @@ def cli():
 @click.option("--std", type=_STD, default="2007", show_default=True, help="Protocol edition of the meter.")
 @click.option("--retries", type=click.IntRange(0, 10), default=2, show_default=True,
               help="Extra attempts on silence or a bad checksum.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON object: the reading, or for an abnormal reply its error bits (exit 1).")
 def read(url, baud, parity, timeout_s, address, di_text, std, retries, as_json):
     """Read one value from one meter and print it with its unit.
 
-    Prints a clear error on a timeout, an abnormal reply (with the meaning
-    of its error bits) or a reply that fails its checksum.
+    Prints one line, ADDRESS  NAME (DI) = VALUE UNIT, where ADDRESS is the
+    meter that answered. Asks again on silence or a bad checksum (--retries),
+    then fails with "Error: no reply ..." or "Error: reply ... failed its
+    checksum". A meter that refuses answers with an abnormal reply, shown
+    with the meaning of its error bits; that is not retried.
     """
     from protocols.dlt645 import normalize_address
     try:
@@ -118,6 +126,8 @@ def read(url, baud, parity, timeout_s, address, di_text, std, retries, as_json):
                         "errors": exc.meanings})
             sys.exit(1)
         _fail(exc)
+    except ReplyTimeout as exc:
+        raise click.ClickException("%s; check the address, --std %s and --baud %s" % (exc, std, baud)) from exc
     except (ConcentratorError, DLT645Error) as exc:
         _fail(exc)
     if as_json:
@@ -133,7 +143,7 @@ def read(url, baud, parity, timeout_s, address, di_text, std, retries, as_json):
               help="Which edition to search for; a line may carry both.")
 @click.option("--window", "window_s", type=click.FloatRange(0.01, 10), default=None,
               help="Seconds to listen after each probe; must cover the slowest meter's reply delay "
-                   "plus its reply on the wire. Default: --timeout.")
+                   "plus its reply on the wire. Default: the --timeout value.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per meter, then a summary.")
 @click.option("--quiet", is_flag=True, help="No progress on standard error.")
 def search(url, baud, parity, timeout_s, std, window_s, as_json, quiet):
@@ -142,9 +152,9 @@ def search(url, baud, parity, timeout_s, std, window_s, as_json, quiet):
     Probes with shortened (AA wildcard) addresses, starting with all digits
     wildcarded. When several meters answer at once their replies collide;
     the search then fixes the lowest wildcard byte to 00..99 and probes
-    again, narrowing until each meter answers alone. A probe that stays
-    silent costs the whole listening window, so a line of N meters takes
-    roughly 100 probes per collision level: minutes at 2400 baud.
+    again, narrowing until each meter answers alone. Every probe costs its
+    listening window, and each collision level adds 100 probes, so a search
+    takes minutes at 2400 baud; --std both searches twice.
     """
     stds = ["2007", "1997"] if std == "both" else [std]
     started = time.monotonic()
@@ -159,8 +169,10 @@ def search(url, baud, parity, timeout_s, std, window_s, as_json, quiet):
         click.echo("\r[%s] probe %4d  %s  %-10s found %d, %d to probe   "
                    % (current[0], plan.probes, pattern, state, len(plan.found), plan.pending),
                    err=True, nl=False)
+        shown[0] = True
 
     current = [""]
+    shown = [False]     # a progress line is open on standard error
     try:
         with _open_line(url, baud, parity, timeout_s) as line:
             for s in stds:
@@ -172,7 +184,8 @@ def search(url, baud, parity, timeout_s, std, window_s, as_json, quiet):
     except (ConcentratorError, DLT645Error) as exc:
         _fail(exc)
     finally:
-        if not quiet:
+        if shown[0]:
+            # End the progress line, so an error is still one line of its own.
             click.echo("", err=True)
     elapsed = time.monotonic() - started
     if as_json:
@@ -192,7 +205,7 @@ def search(url, baud, parity, timeout_s, std, window_s, as_json, quiet):
 @cli.command()
 @click.argument("hex_text", nargs=-1, required=True, metavar="HEX...")
 @click.option("--std", type=_STD, default=None,
-              help="Insist on an edition; by default it follows from each frame's function code.")
+              help="Parse every frame as this edition; by default each frame's function code decides.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per frame.")
 def decode(hex_text, std, as_json):
     """Explain captured frames: address, direction, function, DI, value, errors.
@@ -206,10 +219,15 @@ def decode(hex_text, std, as_json):
         text = text.replace(sep, "")
     if text[:2] in ("0x", "0X"):
         text = text[2:]
-    try:
-        data = bytes.fromhex(text)
-    except ValueError as exc:
-        raise click.ClickException("not hexadecimal: %s" % exc) from exc
+    # bytes.fromhex counts positions after the separators are gone, which
+    # matches nothing the user typed: name the offending text instead.
+    bad = next((c for c in text if c not in _HEX_DIGITS), None)
+    if bad is not None:
+        word = next((w for w in hex_text if bad in w), bad)
+        raise click.ClickException("not hexadecimal: %r in %r" % (bad, word))
+    if len(text) % 2:
+        raise click.ClickException("odd number of hex digits (%d): a byte is two digits" % len(text))
+    data = bytes.fromhex(text)
     extractor = FrameExtractor()
     frames = extractor.feed(data)
     if not frames:
@@ -218,10 +236,12 @@ def decode(hex_text, std, as_json):
             parse_frame(data, std)
         except DLT645Error as exc:
             _fail(exc)
+    refused = 0
     for i, raw in enumerate(frames, 1):
         try:
             frame = parse_frame(raw, std)
         except DLT645Error as exc:
+            refused += 1
             if as_json:
                 _emit_json({"frame": i, "raw": raw.hex(), "error": str(exc)})
             else:
@@ -242,6 +262,9 @@ def decode(hex_text, std, as_json):
             _emit_json({"discarded": lost})
         else:
             click.echo("discarded: %s" % detail)
+    if refused:
+        # Every frame was explained above; the exit status tells a script some failed.
+        raise click.ClickException("%d of %d frame(s) could not be decoded" % (refused, len(frames)))
 
 
 @cli.command()
@@ -259,7 +282,7 @@ def decode(hex_text, std, as_json):
               help="Stop after this many cycles (0: run until interrupted).")
 @click.option("--retries", type=click.IntRange(0, 10), default=1, show_default=True,
               help="Extra attempts per read on silence or a bad checksum.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per read.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per read, and a summary object after each cycle.")
 def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s, cycles, retries, as_json):
     """Read a list of meters again and again, printing a row per meter.
 
@@ -305,7 +328,7 @@ def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s
                         cells.append("skipped")
                         if as_json:
                             _emit_json({"cycle": cycle, "address": address, "std": std, "di": format_di(di, std),
-                                        "error": "skipped: meter did not answer this cycle"})
+                                        "error": "skipped: no usable reply from this meter this cycle"})
                         continue
                     try:
                         reading = read_item(line, address, di, std, retries)
@@ -319,6 +342,8 @@ def poll(url, baud, parity, timeout_s, meter_file, meter_opts, di_texts, every_s
                             _emit_json({"cycle": cycle, "address": address, "std": std, "di": format_di(di, std),
                                         "error": str(exc)})
                         cells.append(_short_error(exc))
+                        # After silence or only garbled replies (a ReplyTimeout,
+                        # ChecksumFailure included) the meter is unusable this cycle.
                         silent = isinstance(exc, ReplyTimeout)
                 if not as_json:
                     click.echo("  %-12s  %-4s  %s" % (address, std, "".join("%-*s" % (w, c) for w, c in zip(widths, cells))))
@@ -352,7 +377,7 @@ def _short_error(exc):
 
 @cli.command(name="dis")
 @click.option("--std", type=_STD, default="2007", show_default=True, help="Protocol edition.")
-@click.option("--grep", "pattern", default=None, help="Only names containing this text.")
+@click.option("--grep", "pattern", default=None, help="Only names containing this text (plain, case-sensitive).")
 @click.option("--all", "show_all", is_flag=True,
               help="Also list every history entry (settlement periods 2-12, freezes 2-62).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per data identifier.")
@@ -363,16 +388,20 @@ def dis(std, pattern, show_all, as_json):
     History entries beyond the first are hidden unless --all: their names
     follow the pattern (forward_active_total_prev3, daily_freeze_time_7).
     """
+    shown = 0
     for item in known_items(std):
         if pattern and pattern not in item.name:
             continue
         if not show_all and _is_deep_history(item.name):
             continue
+        shown += 1
         if as_json:
             _emit_json({"di": format_di(item.di, std), "name": item.name, "unit": item.unit,
                         "block": item.repeat == 0})
         else:
             click.echo("%s  %-44s %s" % (format_di(item.di, std), item.name, item.unit))
+    if not shown:
+        raise click.ClickException("no DL/T 645-%s data identifier name contains %r" % (std, pattern))
 
 
 def _is_deep_history(name):

@@ -86,3 +86,27 @@ def test_read_on_a_closed_port_is_a_clear_error():
                                       "--di", "forward_active_total"])
     assert result.exit_code == 1
     assert result.output.startswith("Error: cannot open line socket://127.0.0.1:9 at 2400 baud")
+
+
+def test_decode_exits_1_when_a_whole_frame_cannot_be_parsed():
+    result = CliRunner().invoke(cli, ["decode", "--std", "1997", W2])
+    assert result.exit_code == 1
+    assert "frame 1: 22 bytes: unknown control code: function 0x11 is not a DL/T 645-1997 function" in result.output
+    assert result.output.splitlines()[-1] == "Error: 1 of 1 frame(s) could not be decoded"
+
+
+def test_dis_with_no_match_is_an_error():
+    result = CliRunner().invoke(cli, ["dis", "--grep", "nothing_here"])
+    assert result.exit_code == 1
+    assert result.output.strip() == "Error: no DL/T 645-2007 data identifier name contains 'nothing_here'"
+
+
+def test_suggestions_are_names_that_dis_lists():
+    result = CliRunner().invoke(cli, ["read", "--port", "socket://127.0.0.1:9", "--address", "202311150042",
+                                      "--di", "forward_active_totl"])
+    assert "prev9" not in result.output and "forward_active_total" in result.output
+
+
+def test_max_demand_prints_the_unit_after_the_value():
+    from concentrator._format import format_value
+    assert format_value((17.203, "2026-11-21T19:15"), 0x01010000, "2007", "kW") == "17.2030 kW @ 2026-11-21T19:15"

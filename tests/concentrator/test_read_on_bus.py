@@ -50,6 +50,7 @@ def test_silent_meter_times_out_after_the_retries(bus_line, meter):
     with pytest.raises(ReplyTimeout) as info:
         read(line, A07, 0x00010000, retries=2)
     assert str(info.value).startswith("no reply from %s on socket://" % A07)
+    assert str(info.value).endswith("within 0.15 s, 3 attempts")
     assert bus.stats["requests_seen"] == 3       # the first try and two retries
 
 
@@ -77,6 +78,8 @@ def test_long_block_arrives_in_follow_up_frames_and_is_joined(bus_line, meter):
     # 65 values x 4 bytes = 260 bytes, more than one frame carries (§19).
     reading = read(line, A07, 0x0001FFFF)
     assert reading.frames >= 2
+    # elapsed covers every frame: at least each request's and reply's wire time
+    assert reading.elapsed_s >= reading.frames * line.wire_time_s(20 + 16)
     assert len(reading.value) == 65
     current_total = reading.value[0]
     assert abs(current_total - bus.meters[A07].energy("forward_active")) < 0.011
