@@ -118,8 +118,8 @@ Examples:
               help="Serve on a pseudo-terminal (the default); prints its path for the master to open. A pty "
                    "ignores the baud and parity the master sets; the wire timing is simulated anyway.")
 @click.option("--tcp", "tcp_port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
-              help="Serve on TCP 127.0.0.1:PORT instead, like a serial-to-Ethernet gateway; 0 lets the OS choose. "
-                   "Open it with pyserial as socket://127.0.0.1:PORT. One master at a time.")
+              help="Serve on TCP PORT (on --host) instead, like a serial-to-Ethernet gateway; 0 lets the OS choose. "
+                   "Open it with pyserial as socket://HOST:PORT. One master at a time.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on with --tcp.")
 @click.option("--baud", type=click.IntRange(50, 1000000), default=None,
               help="Line rate in bit/s for the wire timing (default: [bus] baud, else 2400).")

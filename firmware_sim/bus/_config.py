@@ -22,6 +22,7 @@ Every error names the file, the entry (0-based index and address) and the key.
 """
 
 import datetime
+import difflib
 import tomllib
 
 from ._errors import BusConfigError, FaultError
@@ -174,6 +175,19 @@ def load_bus_config(path):
     return meters, settings
 
 
+def _meter_problem(exc):
+    """The firmware's complaint without its own "meter ADDR:" prefix (the caller
+    names the entry), and with the nearest key suggested for a misspelt one."""
+    from firmware_sim.meter._config import DEFAULTS
+    if exc.key is None:
+        return str(exc)
+    if exc.key not in DEFAULTS:
+        close = difflib.get_close_matches(exc.key.lower(), list(DEFAULTS), n=1)
+        hint = "; did you mean %r?" % close[0] if close else "; the keys are listed in docs/simulator.md"
+        return "unknown key %r%s" % (exc.key, hint)
+    return "key %r must be %s, got %r" % (exc.key, exc.expected, exc.got)
+
+
 def build_meters(configs, now_s, path=None):
     """Make meters from config dicts (or pass meter objects through).
 
@@ -198,7 +212,6 @@ def build_meters(configs, now_s, path=None):
         try:
             out.append(Meter(config, now_s))
         except MeterConfigError as exc:
-            key = getattr(exc, "key", None)
-            raise BusConfigError("%smeter %d (address %s): %s" % (_where(path), i, address, exc),
-                                 path=path, index=i, address=address, key=key) from exc
+            raise BusConfigError("%smeter %d (address %s): %s" % (_where(path), i, address, _meter_problem(exc)),
+                                 path=path, index=i, address=address, key=exc.key) from exc
     return out

@@ -116,3 +116,21 @@ def test_meter_key_errors_come_from_the_firmware_with_file_and_index(tmp_path):
         build_meters(meters, time.time(), path)
     assert str(err.value).startswith(path + ": meter 1 (address 202311150032): ")
     assert err.value.key == "reply_delay_ms" and err.value.index == 1
+
+
+def test_misspelt_meter_key_names_the_nearest_key(tmp_path):
+    path = tmp_path / "meters.toml"
+    path.write_text('[[meter]]\naddress = "202311150042"\nbase_kW = 2.0\n')
+    with pytest.raises(BusConfigError) as err:
+        build_meters(load_bus_config(str(path))[0], 0.0, str(path))
+    assert str(err.value) == "%s: meter 0 (address 202311150042): unknown key 'base_kW'; did you mean 'base_kw'?" % path
+    assert err.value.key == "base_kW"
+
+
+def test_out_of_range_meter_key_is_named_once(tmp_path):
+    path = tmp_path / "meters.toml"
+    path.write_text('[[meter]]\naddress = "202311150042"\nreply_delay_ms = 900\n')
+    with pytest.raises(BusConfigError) as err:
+        build_meters(load_bus_config(str(path))[0], 0.0, str(path))
+    assert str(err.value) == ("%s: meter 0 (address 202311150042): key 'reply_delay_ms' must be a whole number "
+                              "from 20 to 500, got 900" % path)
