@@ -15,6 +15,7 @@ Port URLs are what pyserial understands: ``/dev/ttyUSB0``, a pty path,
 ``socket://host:port`` (TCP-to-serial gateways), ``rfc2217://host:port``.
 """
 
+import os
 import termios
 import time
 
@@ -32,6 +33,11 @@ BROADCAST_REST_S = 0.5      # §16: worst-case Td after a broadcast
 # the port (a tcsetattr per call on a real serial port).
 _POLL_S = 0.005
 _PARITIES = {"E": serial.PARITY_EVEN, "N": serial.PARITY_NONE, "O": serial.PARITY_ODD}
+
+
+def _is_pty(url):
+    """True for a pseudo-terminal path (the simulator's --pty line)."""
+    return "://" not in url and os.path.realpath(url).startswith("/dev/pts/")
 
 
 class Exchange:
@@ -83,16 +89,16 @@ class Line:
         self.pacing_s = pacing_s
         self.frames_sent = 0
         self._rest_until = 0.0
+        if _is_pty(url):
+            # A pseudo-terminal carries no parity bits, and Linux refuses the
+            # setting on a second open (EINVAL): run it 8N1 (DL/T 645 §1 note).
+            parity = "N"
         try:
             self._port = serial.serial_for_url(url, baudrate=baud, parity=_PARITIES[parity], bytesize=8,
                                                stopbits=1, timeout=_POLL_S)
         except (serial.SerialException, ValueError, OSError, termios.error) as exc:
-            # termios.error is not an OSError. A pseudo-terminal has no parity, and
-            # Linux may refuse one (EINVAL) once an earlier master has set it.
-            hint = ""
-            if isinstance(exc, termios.error) and parity != "N":
-                hint = " (a pty takes no parity: open it with parity N)"
-            raise LineError("cannot open line %s at %d baud: %s%s" % (url, baud, exc, hint)) from exc
+            # termios.error is not an OSError: a device refusing a setting raises it.
+            raise LineError("cannot open line %s at %d baud, parity %s: %s" % (url, baud, parity, exc)) from exc
 
     def close(self):
         self._port.close()

@@ -32,8 +32,8 @@ def _line_options(f):
                           "(meters answer within 20-500 ms; use 2-5 s through TCP gateways). Every retry "
                           "waits this long again.")(f)
     f = click.option("--parity", type=click.Choice(["E", "N", "O"]), default="E", show_default=True,
-                     help="Character parity: DL/T 645 lines run 8E1; a few third-party meters 8N1. Use N on a "
-                          "pseudo-terminal (firmware-sim bus --pty), which has no parity.")(f)
+                     help="Character parity: DL/T 645 lines run 8E1; a few third-party meters 8N1. A "
+                          "pseudo-terminal (firmware-sim bus --pty) has no parity and is always opened 8N1.")(f)
     f = click.option("--baud", type=click.Choice(["600", "1200", "2400", "4800", "9600", "19200"]),
                      default="2400", show_default=True,
                      help="Line rate: 2400 for most 2007 meters, 1200 for old 1997 ones, 9600 for industrial meters.")(f)
