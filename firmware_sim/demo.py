@@ -14,7 +14,6 @@ the simulator depends on ``protocols`` only.
 
 import argparse
 import importlib.resources
-import os
 import signal
 import subprocess
 import sys
