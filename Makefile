@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench soak clean
+.PHONY: demo test bench soak clean system-packages
 
 $(STAMP): setup.cfg pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,16 +16,20 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(PY) -m firmware_sim.demo $(DEMO_ARGS)
 
+## system-packages: Debian packages the tests run (mosquitto); fast when present
+system-packages:
+	@scripts/ensure-system-packages
+
 ## test: the whole default suite (installs what it needs first)
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m pytest -q -m "not soak" $(PYTEST_ARGS)
 
 ## bench: benchmarks; each prints its figures and a ratio against a reference
-bench: $(STAMP)
+bench: $(STAMP) system-packages
 	$(PY) -m bench $(BENCH_ARGS)
 
 ## soak: long runs kept out of the default suite
-soak: $(STAMP)
+soak: $(STAMP) system-packages
 	$(PY) -m pytest -q -m soak $(PYTEST_ARGS)
 
 clean:
