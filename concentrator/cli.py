@@ -12,6 +12,7 @@ import time
 
 import click
 
+from edge.cli import identity_commands
 from protocols.dlt645 import (DLT645Error, FrameExtractor, format_di, known_items, parse_di,
                               parse_frame)
 
@@ -411,3 +412,6 @@ def _is_deep_history(name):
     if "_freeze_" in name and tail.isdigit():
         return int(tail) > 1
     return "_history" in name
+
+
+cli.add_command(identity_commands(device_kind="concentrator"), name="identity")
