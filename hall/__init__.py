@@ -1,9 +1,10 @@
 """The reference hall server.
 
-Will receive signed records over MQTT, verify signature and hash chain, store
-each record exactly once keyed by ``(src, epoch, seq)``, acknowledge, request
-resends for gaps, quarantine what it cannot accept, and serve the hall's KPI
-dashboard.
+Receives signed records over MQTT, verifies signature and hash chain, stores
+each record exactly once keyed by ``(src, epoch, seq)``, acknowledges, requests
+resends for gaps and quarantines what it cannot accept (``hall serve``, in
+``hall._serve``, the one module that imports paho; not re-exported here so
+that using the store does not import it). The KPI dashboard is to come.
 """
 
 from hall._broker import (
@@ -14,8 +15,17 @@ from hall._broker import (
     parse_device,
     write_broker_config,
 )
+from hall._keys import BadKey, KeyFileError, load_hall_key, parse_public_key
+from hall._store import SqliteStore, StoreError, open_store
 
 __all__ = [
+    "BadKey",
+    "KeyFileError",
+    "SqliteStore",
+    "StoreError",
+    "load_hall_key",
+    "open_store",
+    "parse_public_key",
     "BrokerConfig",
     "BrokerConfigError",
     "Device",

@@ -4,12 +4,19 @@ Parses options, calls the library, prints results, and maps our errors to
 ``Error: ...`` (exit 1).
 """
 
+import datetime
 import json
+from pathlib import Path
 
 import click
 
 from hall._broker import (DEFAULT_DAYS, BrokerConfigError, load_devices_file, parse_device,
                           write_broker_config)
+from hall._keys import (BadKey, KeyFileError, fingerprint, hall_key_path, load_hall_key, parse_public_key,
+                        public_key_text, raw_public_key)
+from hall._serve import ServeError, serve
+from hall._store import StoreError, now_ms, open_store
+from protocols.topics import TopicError, is_identifier
 
 
 def _fail(exc):
@@ -101,3 +108,151 @@ def broker_config(hall, out_dir, device_specs, devices_file, hall_servers, revok
     kept = len(config.clients) - len(issued)
     click.echo("  users:   %d devices, %d hall server (%d kept as they were)" % (
         len(config.devices), len(config.hall_servers), kept))
+
+
+def _open(db, create=False):
+    try:
+        return open_store(db, create=create)
+    except StoreError as exc:
+        _fail(exc)
+
+
+def _utc(ms):
+    if ms is None:
+        return "-"
+    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@cli.command("serve")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="SQLite database; created if missing. The hall's signing key is PATH.key.")
+@click.option("--hall", "hall", required=True, metavar="ID", help="Hall id, as given to broker-config.")
+@click.option("--broker", "broker", required=True, metavar="HOST:PORT", help="The hall's Mosquitto TLS listener.")
+@click.option("--tls-dir", "tls_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="The directory broker-config wrote: ca.crt and clients/USER.crt, clients/USER.key.")
+@click.option("--user", "user", default="hall-server", show_default=True, metavar="NAME",
+              help="Broker user: whose certificate to use, also the MQTT client id.")
+@click.option("--shared-group", "shared_group", default=None, metavar="NAME",
+              help="Subscribe as $share/NAME/... so several hall server instances share the records.")
+@click.option("--batch", "batch_max", type=click.IntRange(1, 100000), default=200, show_default=True,
+              help="Commit after at most this many messages.")
+@click.option("--batch-ms", "batch_ms", type=click.IntRange(0, 10000), default=20, show_default=True,
+              help="Commit at most this long after the first message of a batch.")
+@click.option("--stats-s", "stats_s", type=click.FloatRange(0), default=60.0, show_default=True,
+              help="Seconds between progress lines on standard error; 0 for none.")
+@click.option("--session-expiry-s", "session_expiry_s", type=click.IntRange(0), default=3600, show_default=True,
+              help="How long the broker keeps this server's session and queues records while it is "
+                   "away; 0 starts clean every time.")
+def serve_command(db, hall, broker, tls_dir, user, shared_group, batch_max, batch_ms, stats_s, session_expiry_s):
+    """Receive, check and store the hall's records; ack and request resends.
+
+    Subscribes to every record topic of the hall, verifies each record
+    (enrolled device, signature, topic, hash chain), stores it once, commits,
+    and only then publishes a signed ack; requests resends of gaps;
+    quarantines what it cannot accept. Stops cleanly on SIGTERM or SIGINT.
+    """
+    try:
+        serve(db, hall, broker, tls_dir, user=user, shared_group=shared_group, batch_max=batch_max,
+              batch_ms=batch_ms, stats_s=stats_s, session_expiry_s=session_expiry_s)
+    except (ServeError, StoreError, KeyFileError, TopicError) as exc:
+        _fail(exc)
+
+
+@cli.command("enrol")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="The hall's database; created if missing.")
+@click.option("--kind", "kind", required=True, type=click.Choice(["concentrator", "kiosk"]),
+              help="What the device is; it publishes under this kind's topics.")
+@click.option("--key", "key", required=True, metavar="PUBLIC-KEY",
+              help="The device's public key as `concentrator identity show` prints it: base64, hex or PEM "
+                   "(or @FILE to read it from a file).")
+@click.option("--note", "note", default=None, metavar="TEXT", help="A free note (where it is, serial number).")
+@click.argument("device_id", metavar="DEVICE-ID")
+def enrol(db, kind, key, note, device_id):
+    """Enrol a device, or give an enrolled device a new key.
+
+    Records are accepted only from enrolled devices, signed with the key given here.
+    """
+    if not is_identifier(device_id):
+        raise click.ClickException("device id %r: expected a-z, 0-9 and '-', 1 to 63 characters" % device_id)
+    source = "--key"
+    if key.startswith("@"):
+        source = key[1:]
+        try:
+            key = Path(source).read_text(encoding="utf-8", errors="replace")
+        except OSError as exc:
+            raise click.ClickException("cannot read %s: %s" % (source, exc.strerror)) from exc
+    try:
+        raw = raw_public_key(parse_public_key(key, source))
+    except BadKey as exc:
+        _fail(exc)
+    with _open(db, create=True) as store:
+        try:
+            new = store.enrol(device_id, kind, raw, now_ms(), note)
+        except StoreError as exc:
+            _fail(exc)
+    click.echo("%s %s (%s) %s" % ("enrolled" if new else "re-keyed", device_id, kind, fingerprint(raw)))
+
+
+@cli.command("devices")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="The hall's database.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per device, one a line.")
+def devices(db, as_json):
+    """List enrolled devices with what the hall has stored from each.
+
+    Per epoch: records stored, last seq, high-water mark (every seq up to it
+    is stored) and the seq ranges missing between the first and last stored.
+    """
+    with _open(db) as store:
+        rows = [(d, store.epochs(d.id)) for d in store.devices()]
+    for device, epochs in rows:
+        seen = max((e["last_seen_ms"] for e in epochs), default=None)
+        if as_json:
+            click.echo(json.dumps({"id": device.id, "kind": device.kind, "fingerprint": fingerprint(device.public_key),
+                                   "enrolled_ms": device.enrolled_ms, "note": device.note, "last_seen_ms": seen,
+                                   "epochs": [dict(e, gaps=[list(g) for g in e["gaps"]]) for e in epochs]}))
+            continue
+        click.echo("%s  %s  %s  last seen %s%s" % (device.id, device.kind, fingerprint(device.public_key),
+                                                    _utc(seen), "  (%s)" % device.note if device.note else ""))
+        for e in epochs:
+            gaps = ", ".join("%d-%d" % g if g[0] != g[1] else "%d" % g[0] for g in e["gaps"]) or "none"
+            click.echo("  epoch %d: %d records, last seq %d, hw %d, gaps %s"
+                       % (e["epoch"], e["count"], e["last"], e["hw"], gaps))
+    if not rows and not as_json:
+        click.echo("no devices enrolled")
+
+
+@cli.command("quarantine")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="The hall's database.")
+@click.option("--limit", "limit", type=click.IntRange(1), default=50, show_default=True,
+              help="Show at most this many, newest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per entry, one a line.")
+def quarantine(db, limit, as_json):
+    """List messages the hall refused, newest first: time, topic, claimed source, reason, detail."""
+    with _open(db) as store:
+        rows = store.quarantine(limit)
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            click.echo("%s  %s  %s  %s: %s" % (_utc(row["received_ms"]), row["topic"], row["src"] or "-",
+                                               row["reason"], row["detail"]))
+    if not rows and not as_json:
+        click.echo("quarantine is empty")
+
+
+@cli.command("key")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
+              help="The hall's database; the key is PATH.key, created if missing.")
+def key(db):
+    """Print the hall's public key, for `concentrator identity trust-hall` on each device."""
+    try:
+        private, created = load_hall_key(db)
+    except KeyFileError as exc:
+        _fail(exc)
+    public = private.public_key()
+    click.echo(public_key_text(public))
+    click.echo("fingerprint %s%s" % (fingerprint(raw_public_key(public)),
+                                     " (new key %s)" % hall_key_path(db) if created else ""), err=True)

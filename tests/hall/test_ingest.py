@@ -50,11 +50,10 @@ def make_ingest(devices, stored=None, **kwargs):
         d = devices.get(src)
         return d.kind if d else None
 
-    lookup = None
-    if stored is not None:
-        def lookup(src, epoch, seq):
-            return stored.get((src, epoch, seq))
-    return Ingest(HALL, key_for, kind_for, stored_hash=lookup, **kwargs)
+    def lookup(src, epoch, seq):
+        return stored.get((src, epoch, seq))
+
+    return Ingest(HALL, key_for, kind_for, stored_hash=lookup if stored is not None else None, **kwargs)
 
 
 def kinds(events):
