@@ -92,3 +92,54 @@ class OutboxFull(OutboxError):
         self.max_bytes = max_bytes
         self.add_records = add_records
         self.add_bytes = add_bytes
+
+
+class PublisherError(EdgeError):
+    """The publisher cannot reach the broker, or the broker or MQTT client refused something.
+
+    Paho's return and reason codes end here: callers see these, never paho's.
+
+    Attributes:
+        host, port: the broker, when known.
+    """
+
+    def __init__(self, message, host=None, port=None):
+        super().__init__(message)
+        self.host = host
+        self.port = port
+
+
+class ConnectFailed(PublisherError):
+    """No MQTT session: TCP, TLS or CONNECT failed, or the broker did not answer in time."""
+
+
+class ConnectionLost(PublisherError):
+    """An MQTT session ended without the publisher asking (broker gone, network cut, keep-alive missed)."""
+
+
+class BrokerRefused(PublisherError):
+    """The broker answered with a failure reason code (>= 0x80) in a CONNACK, SUBACK or PUBACK.
+
+    Attributes:
+        packet ("CONNACK", "SUBACK", "PUBACK"), reason_code (int), reason (its name), topic (or None).
+    """
+
+    def __init__(self, message, packet, reason_code, reason, topic=None, host=None, port=None):
+        super().__init__(message, host, port)
+        self.packet = packet
+        self.reason_code = reason_code
+        self.reason = reason
+        self.topic = topic
+
+
+class ClientError(PublisherError):
+    """The MQTT client refused a call (not connected, queue full, connection lost).
+
+    Attributes:
+        call (what was asked), code (the client's error name).
+    """
+
+    def __init__(self, message, call, code, host=None, port=None):
+        super().__init__(message, host, port)
+        self.call = call
+        self.code = code
