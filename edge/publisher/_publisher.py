@@ -75,6 +75,10 @@ class Publisher:
         command_window_s: W of the replay rule.
         keepalive_s: MQTT keep-alive.
         monotonic: ``() -> seconds`` (default ``time.monotonic``).
+        ack_timeout_s: when records the broker accepted wait this long with no
+            ack progress, re-send every unacked record. The hall may have
+            lost them without seeing a gap: a hall restarted with a clean
+            session, or a broker that dropped the tail of a queue.
 
     Raises:
         IdentityError: the identity trusts no hall key yet.
@@ -83,7 +87,7 @@ class Publisher:
 
     def __init__(self, outbox, identity, host, port, tls, hall=None, max_inflight=20, client_factory=None,
                  clock=None, on_command=None, on_event=None, backoff_min_s=0.5, backoff_max_s=60.0, random=None,
-                 command_window_s=600.0, keepalive_s=30, monotonic=None):
+                 command_window_s=600.0, keepalive_s=30, monotonic=None, ack_timeout_s=30.0):
         self._hall_key = identity.require_hall_key()
         if not isinstance(tls, (tuple, list)) or len(tls) != 3:
             raise ValueError("tls must be (ca, cert, key) file paths, got %r" % (tls,))
@@ -118,6 +122,9 @@ class Publisher:
         self._thread = None
         self._lock = threading.Lock()  # guards the counters figures() reads
         self.reconnects = 0
+        self.ack_timeouts = 0
+        self.ack_timeout_s = ack_timeout_s
+        self._ack_wait = None       # (acked_seq, since) while published records wait for an ack
         self.controls_applied = 0
         self.controls_refused = 0
         self.commands_run = 0
@@ -184,6 +191,7 @@ class Publisher:
             return
         try:
             self._drain(now)
+            self._watch_acks(now)
         except ClientError as exc:
             self._lost(exc)
         except OutboxError as exc:
@@ -335,6 +343,31 @@ class Publisher:
         for done in self.core.completed():
             self.outbox.mark_published(done)
 
+    def _watch_acks(self, now):
+        """Re-send unacked records when acks stop coming.
+
+        Reconnects and the hall's resend requests cover most losses, but not a
+        lost tail: if the hall never sees a record after the ones it lost, it
+        sees no gap to ask for. Reading two ints of the outbox core without its
+        lock is safe: only this thread moves the cursor, and a stale acked_seq
+        only delays the decision by one turn.
+        """
+        core = self.outbox.core
+        acked = core.acked_seq
+        if core.cursor <= acked + 1 or self.core.in_flight:
+            self._ack_wait = None          # nothing accepted by the broker is waiting for an ack
+            return
+        if self._ack_wait is None or self._ack_wait[0] != acked:
+            self._ack_wait = (acked, now)
+            return
+        if now - self._ack_wait[1] >= self.ack_timeout_s:
+            with self._lock:
+                self.ack_timeouts += 1
+            log.warning("publisher %s: no ack beyond seq %d for %.0f s; re-sending from seq %d",
+                        self.device, acked, now - self._ack_wait[1], acked + 1)
+            self.outbox.on_reconnect()
+            self._ack_wait = (acked, now)
+
     # ------------------------------------------------------------ controls
 
     def _refuse(self, topic, reason, message):
@@ -433,5 +466,5 @@ class Publisher:
                            publish_rate_per_s=self.core.publish_rate(now),
                            refused_publishes=self.core.refused_total, controls_applied=self.controls_applied,
                            controls_refused=self.controls_refused, commands_run=self.commands_run,
-                           commands_refused=self.commands_refused,
+                           commands_refused=self.commands_refused, ack_timeouts=self.ack_timeouts,
                            last_error=out.pop("last_error", self.last_error), **out)

@@ -103,6 +103,7 @@ class Figures(_Value):
         publish_rate_per_s: PUBACKs per second over the last ``rate_window_s``.
         refused_publishes, controls_applied, controls_refused, commands_run,
         commands_refused: counters since start.
+        ack_timeouts: times unacked records were re-sent because acks stopped.
         last_error: the text of the last error, or None.
         depth_records, depth_bytes, oldest_unacked_age_s, last_seq, acked_seq:
             from the outbox (None if it could not be read).
@@ -110,7 +111,7 @@ class Figures(_Value):
 
     __slots__ = ("state", "connected", "reconnects", "in_flight", "published", "publish_rate_per_s",
                  "refused_publishes", "controls_applied", "controls_refused", "commands_run", "commands_refused",
-                 "last_error", "depth_records", "depth_bytes", "oldest_unacked_age_s", "last_seq", "acked_seq")
+                 "ack_timeouts", "last_error", "depth_records", "depth_bytes", "oldest_unacked_age_s", "last_seq", "acked_seq")
 
     def __init__(self, **fields):
         for name in self.__slots__:
