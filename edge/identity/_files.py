@@ -13,17 +13,10 @@ import stat
 
 from .._errors import IdentityError, IdentityExists, InsecurePermissions
 
+from .._fs import fsync_dir
+
 DIR_MODE = 0o700
 FILE_MODE = 0o600
-
-
-def fsync_dir(path):
-    """fsync a directory, so that a rename or a new name in it is durable."""
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_atomic(path, data, overwrite=True):

@@ -33,17 +33,10 @@ from protocols.records import GENESIS_PREV, encode_record, record_hash
 from .._errors import EdgeError, OutboxError, StoreMismatch
 from ..identity import fingerprint
 from ._core import OutboxCore
+from .._fs import fsync_dir
 from ._kinds import storage_class
 from ._schema import PRAGMAS, SCHEMA_VERSION, TABLES
 from ._values import DROPPABLE, AckAccepted, Depth, Gap, Limits, Pending
-
-
-def _fsync_dir(path):
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def connect_sqlite3(path):
@@ -217,7 +210,7 @@ class Outbox:
         # reported stored: SQLite syncs the directory for the logs it
         # creates, not for the main database file.
         directory = os.path.dirname(os.path.abspath(self.path))
-        sync_dir = getattr(self._connect, "sync_dir", _fsync_dir)
+        sync_dir = getattr(self._connect, "sync_dir", fsync_dir)
         try:
             sync_dir(directory)
         except self._errors + (OSError,) as exc:
