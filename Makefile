@@ -16,7 +16,7 @@ $(STAMP): setup.cfg pyproject.toml
 demo: $(STAMP)
 	$(PY) -m firmware_sim.demo $(DEMO_ARGS)
 
-## system-packages: Debian packages the tests run (mosquitto); fast when present
+## system-packages: Debian packages the tests run (mosquitto, postgresql); fast when present
 system-packages:
 	@scripts/ensure-system-packages
 

@@ -16,12 +16,13 @@ from hall._broker import (
     write_broker_config,
 )
 from hall._keys import BadKey, KeyFileError, load_hall_key, parse_public_key
-from hall._store import SqliteStore, StoreError, open_store
+from hall._store import SqliteStore, Store, StoreError, open_store
 
 __all__ = [
     "BadKey",
     "KeyFileError",
     "SqliteStore",
+    "Store",
     "StoreError",
     "load_hall_key",
     "open_store",

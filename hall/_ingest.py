@@ -26,6 +26,13 @@ Rules (ARCHITECTURE "Hall server", promises 2 and 3):
   stored under that number, it is a forgery or a device bug: quarantined.
 * Anything else is quarantined with the reason, never stored as valid.
 
+Several hall server instances sharing one database (PostgreSQL) each see
+only part of a device's records. An instance's marks then fall behind what
+the others committed; before writing a batch the adapter reads the database's
+marks of every chain with a gap and calls ``advance``, so what the others
+stored fills the gap instead of a resend the device would refuse (it ignores
+resend requests for records already acked).
+
 If the adapter's commit fails after ``receive`` returned ``Stored`` events,
 the in-memory marks are ahead of the database: the adapter must call
 ``restore`` from the database before going on.
@@ -129,6 +136,7 @@ class _Chain:
         self.head = head
         self.held = {}              # seq -> (record, topic), signature verified
         self.asked_ms = None        # when the current gap was last requested
+        self.gap = None             # (first missing seq, since when) of the current gap
         self.asked_to = 0
 
 
@@ -144,16 +152,20 @@ class Ingest:
         hold_max: records held per source beyond a gap.
         resend_after_ms: how long a requested gap may stay open before it is
             requested again.
+        resend_grace_ms: how long a gap may be open before the first request; 0 for at
+            once. Several instances sharing the records set it, because another instance
+            usually fills the gap within milliseconds.
     """
 
     def __init__(self, hall, public_key_for, device_kind_for, stored_hash=None, hold_max=2048,
-                 resend_after_ms=5000):
+                 resend_after_ms=5000, resend_grace_ms=0):
         self.hall = hall
         self._key_for = public_key_for
         self._kind_for = device_kind_for
         self._stored_hash = stored_hash
         self.hold_max = hold_max
         self.resend_after_ms = resend_after_ms
+        self.resend_grace_ms = resend_grace_ms
         self._chains = {}
         self._ack_due = set()
         self.counters = {"stored": 0, "duplicates": 0, "held": 0, "let_go": 0, "quarantined": 0}
@@ -167,6 +179,35 @@ class Ingest:
     def marks(self):
         """{(src, epoch): hw} for every chain seen."""
         return {key: chain.hw for key, chain in self._chains.items()}
+
+    def gapped(self):
+        """[(src, epoch), ...] of the chains holding records past a gap."""
+        return sorted(key for key, chain in self._chains.items() if chain.held)
+
+    def advance(self, src, epoch, hw, head):
+        """Catch up with marks another hall server instance committed (a shared database).
+
+        Moves the chain forward to ``hw``/``head`` when they are ahead of it, drops held
+        records at or below ``hw``, and chains the held records that now follow.
+
+        Returns:
+            the ``Stored`` (and ``Quarantined``) events of the held records chained, for the
+            adapter to write; an empty list when the chain was not behind.
+        """
+        chain = self._chains.get((src, epoch))
+        if chain is None or hw <= chain.hw:
+            return []
+        chain.hw = hw
+        chain.head = head
+        chain.held = {seq: item for seq, item in chain.held.items() if seq > hw}
+        chain.asked_ms = None
+        self._ack_due.add((src, epoch))
+        events = []
+        while chain.hw + 1 in chain.held:
+            held, held_topic = chain.held.pop(chain.hw + 1)
+            if not self._append(chain, held, held_topic, events):
+                break
+        return events
 
     def missing(self, src, epoch):
         """Sequence ranges known to be missing: [(from, to), ...] below the highest held record."""
@@ -271,10 +312,17 @@ class Ingest:
         return [a for a in out if a.seq > 0]
 
     def resend_requests(self, now_ms):
-        """Resend requests for open gaps, repeated after ``resend_after_ms``."""
+        """Resend requests for gaps open ``resend_grace_ms`` or more, repeated after
+        ``resend_after_ms``."""
         out = []
         for (src, epoch), chain in sorted(self._chains.items()):
             if not chain.held:
+                chain.gap = None
+                continue
+            # The grace runs per gap: one that moved (partly filled) starts again.
+            if chain.gap is None or chain.gap[0] != chain.hw + 1:
+                chain.gap = (chain.hw + 1, now_ms)
+            if now_ms - chain.gap[1] < self.resend_grace_ms:
                 continue
             gap_to = min(chain.held) - 1
             if (chain.asked_ms is None or gap_to != chain.asked_to

@@ -2,8 +2,9 @@
 operators paste them into ``hall enrol``.
 
 The hall's key signs every control message (ack, resend, command). It lives in a
-file next to the database, ``<db>.key`` (PKCS#8 PEM, mode 0600), created on
-first use and never replaced silently: devices trust its public key
+file (PKCS#8 PEM, mode 0600): ``<db>.key`` next to a SQLite database, or where
+``--hall-key`` says, which a PostgreSQL database needs since the key never goes
+into the database. It is created on first use and never replaced silently: devices trust its public key
 (``concentrator identity trust-hall``), so a new key would orphan them. A key
 file others can read is refused rather than used.
 
@@ -89,21 +90,37 @@ def parse_public_key(text, source="key"):
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-def hall_key_path(db_path):
-    """Where the hall's key of database ``db_path`` lives: ``<db>.key``."""
-    return Path(str(db_path) + ".key")
+def hall_key_path(db, key_path=None):
+    """Where the hall's key lives: ``key_path`` when given, else ``<db>.key`` beside a SQLite
+    file. A PostgreSQL database has no "beside", and the key must never be stored in the
+    database, so a ``postgresql://`` URL needs ``key_path``.
+
+    Raises:
+        KeyFileError: ``db`` is a URL and no ``key_path`` was given.
+    """
+    if key_path is not None:
+        return Path(key_path)
+    if str(db).startswith(("postgresql://", "postgres://")):
+        raise KeyFileError("a PostgreSQL database keeps no key file beside it; give the hall key "
+                           "file with --hall-key PATH", None)
+    return Path(str(db) + ".key")
 
 
-def load_hall_key(db_path, create=True):
+def load_hall_key(db, create=True, key_path=None):
     """The hall's Ed25519 signing key, created (mode 0600) when missing and ``create``.
+
+    Args:
+        db: the database path or URL; the key is ``<db>.key`` unless ``key_path`` is given.
+        key_path: the key file, required when ``db`` is a URL.
 
     Returns:
         (Ed25519PrivateKey, created: bool).
 
     Raises:
-        KeyFileError: missing (and not ``create``), open to other users, or not an Ed25519 key.
+        KeyFileError: missing (and not ``create``), open to other users, not an Ed25519 key, or
+            ``db`` is a URL and no ``key_path`` was given.
     """
-    path = hall_key_path(db_path)
+    path = hall_key_path(db, key_path)
     if not path.exists():
         if not create:
             raise KeyFileError("no hall key at %s; `hall serve` creates it on first start" % path, path)

@@ -18,6 +18,9 @@ Rules:
 * Never crash on input: any exception from a message becomes a quarantine
   entry with reason "hall-error"; only database errors that persist stop
   the service.
+* Shared group (several instances on one PostgreSQL database): before each
+  write, the chains holding records past a gap catch up with the marks the
+  other instances committed (``Ingest.advance``); see docs/hall.md.
 * SIGTERM/SIGINT: stop taking messages, write and ack what was taken,
   disconnect.
 """
@@ -36,10 +39,17 @@ from paho.mqtt.properties import Properties
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from hall._ingest import Ingest, Quarantined
-from hall._keys import load_hall_key
+from hall._keys import hall_key_path, load_hall_key
 from hall._store import StoreError, open_store
 from protocols.records import encode_control
 from protocols.topics import ack_topic, records_subscription, resend_topic, shared_subscription
+
+
+# Several instances on one shared group (docs/hall.md): a gap is first taken for records another
+# instance is committing, so it is requested from the device only after this long, and this
+# instance looks at the database's marks this often while it holds records.
+SHARED_RESEND_GRACE_MS = 1000
+SHARED_GAP_POLL_S = 0.01
 
 
 class ServeError(Exception):
@@ -90,7 +100,8 @@ class Server:
     """One ``hall serve`` instance.
 
     Args:
-        db: database path; the hall's key is ``<db>.key``.
+        db: SQLite path or ``postgresql://`` URL.
+        key_path: the hall's key file; default ``<db>.key`` (required for a URL).
         hall: hall id.
         broker: (host, port).
         tls_dir: directory with ca.crt and clients/USER.crt/.key.
@@ -103,24 +114,27 @@ class Server:
     """
 
     def __init__(self, db, hall, broker, tls_dir, user="hall-server", shared_group=None, batch_max=200,
-                 batch_ms=20, stats_s=60.0, session_expiry_s=3600, out=None):
+                 batch_ms=20, stats_s=60.0, session_expiry_s=3600, out=None, key_path=None):
         self.hall = hall
         self.out = out or sys.stderr
         self.batch_max = batch_max
         self.batch_ms = batch_ms
         self.stats_s = stats_s
+        key_file = hall_key_path(db, key_path)        # first: a URL without --hall-key fails fast
         tls_dir = Path(tls_dir)
         files = (tls_dir / "ca.crt", tls_dir / "clients" / ("%s.crt" % user), tls_dir / "clients" / ("%s.key" % user))
         for f in files:
             if not f.is_file():
                 raise ServeError("TLS file %s is missing (write it with `hall broker-config`)" % f)
         self.filter = records_subscription(hall)
+        # Other instances store records of the same devices: catch up with their marks.
+        self._shared = bool(shared_group)
         if shared_group:
             self.filter = shared_subscription(shared_group, self.filter)
         self.store = open_store(db)
-        self.key, created = load_hall_key(db)
+        self.key, created = load_hall_key(db, key_path=key_file)
         self._keys = _Keys(self.store)
-        self.ingest = Ingest(hall, self._keys.public_key_for, self._keys.kind_for, stored_hash=self.store.stored_hash)
+        self.ingest = self._new_ingest()
         self._restore()
         self.counters = {"messages": 0, "batches": 0, "acks": 0, "resends": 0}
         self._queue = queue.Queue()
@@ -137,7 +151,11 @@ class Server:
         self._broker = broker
         self._session_expiry_s = session_expiry_s
         if created:
-            self._say("hall serve: created the hall key %s.key" % db)
+            self._say("hall serve: created the hall key %s" % key_file)
+
+    def _new_ingest(self):
+        return Ingest(self.hall, self._keys.public_key_for, self._keys.kind_for, stored_hash=self.store.stored_hash,
+                      resend_grace_ms=SHARED_RESEND_GRACE_MS if self._shared else 0)
 
     def _restore(self):
         for src, epoch, hw, head in self.store.load_marks():
@@ -190,7 +208,9 @@ class Server:
         next_stats = time.monotonic() + self.stats_s if self.stats_s else None
         try:
             while not self._stop.is_set():
-                self._batch(self._take(0.1))
+                # Sharing the records, a gap is usually filled by another instance's commit:
+                # look again soon rather than at the next message.
+                self._batch(self._take(SHARED_GAP_POLL_S if self._shared and self.ingest.gapped() else 0.1))
                 now = time.monotonic()
                 if next_stats is not None and now >= next_stats:
                     self._say(self.stats())
@@ -223,20 +243,22 @@ class Server:
         events = []
         for message in messages:
             events.extend(self._receive(message, now_ms))
-        if messages:
+        if self._shared:
+            events.extend(self._catch_up())
+        if messages or events:
             try:
                 self.store.apply(events, now_ms)
             except StoreError as exc:
                 # The marks moved ahead of the database: go back to it. The messages are not
                 # PUBACKed, so they come again (or the device re-sends them).
                 self._say("hall serve: commit failed, %d messages not acknowledged: %s" % (len(messages), exc))
-                self.ingest = Ingest(self.hall, self._keys.public_key_for, self._keys.kind_for,
-                                     stored_hash=self.store.stored_hash)
+                self.ingest = self._new_ingest()
                 self._restore()
                 time.sleep(0.5)
                 return
-            self.counters["messages"] += len(messages)
-            self.counters["batches"] += 1
+            if messages:
+                self.counters["messages"] += len(messages)
+                self.counters["batches"] += 1
             for message in messages:
                 if message.qos > 0:
                     self.client.ack(message.mid, message.qos)
@@ -247,6 +269,21 @@ class Server:
             self._control(resend_topic(self.hall, req.src), req.src, "resend",
                           {"epoch": req.epoch, "from_seq": req.from_seq, "to_seq": req.to_seq})
             self.counters["resends"] += 1
+
+    def _catch_up(self):
+        """Advance the chains with a gap to the marks other instances committed (shared group)."""
+        events = []
+        for src, epoch in self.ingest.gapped():
+            try:
+                mark = self.store.mark(src, epoch)
+            except StoreError as exc:
+                # Only a shortcut: the gap stays open and is requested again; the commit
+                # path deals with a database that stays unusable.
+                self._say("hall serve: cannot read the marks of %s epoch %d: %s" % (src, epoch, exc))
+                return events
+            if mark is not None:
+                events.extend(self.ingest.advance(src, epoch, *mark))
+        return events
 
     def _receive(self, message, now_ms):
         raw = bytes(message.payload)

@@ -9,17 +9,20 @@ Invariants:
   and ``head``, that record's hash) are written in the same transaction as the
   records they describe, so after any crash ``load_marks`` agrees with
   ``records`` and ``Ingest.restore`` can pick up exactly where the last
-  commit left off.
-* A commit returns only once SQLite has it on disk (WAL, synchronous=FULL):
-  the adapter publishes acks after ``apply`` returns, and an ack is a promise.
+  commit left off. The marks upsert only ever moves ``hw`` forward.
+* A commit returns only once the database has it on disk (SQLite: WAL,
+  synchronous=FULL): the adapter publishes acks after ``apply`` returns, and
+  an ack is a promise.
 
-Portability: the schema and statements are kept to what PostgreSQL also
-accepts, so a PostgreSQL store can implement the same methods later. What
-differs, and lives only in ``SqliteStore``: the ``?`` placeholder (psycopg
-uses ``%s``), ``BLOB`` (PostgreSQL: ``BYTEA``), the quarantine id
-(``INTEGER PRIMARY KEY`` here, ``BIGINT GENERATED ALWAYS AS IDENTITY``
-there), the pragmas, and JSON columns kept as TEXT (PostgreSQL could use
-``jsonb``). ``INSERT ... ON CONFLICT`` needs SQLite 3.24 or later.
+``Store`` holds the statements, written once for both databases; a backend
+runs them. ``SqliteBackend`` is here; ``hall._store_pg`` has the PostgreSQL
+one, chosen by ``open_store`` for a ``postgresql://`` URL. The statements are
+kept to what both accept and use ``?`` placeholders (the PostgreSQL backend
+turns them into psycopg's ``%s``; no statement holds a literal ``?`` or
+``%``). What differs lives in the backends: ``BLOB`` (PostgreSQL:
+``BYTEA``), the quarantine id (``INTEGER PRIMARY KEY`` here, ``BIGINT
+GENERATED ALWAYS AS IDENTITY`` there), the pragmas. JSON columns are TEXT in
+both. ``INSERT ... ON CONFLICT`` needs SQLite 3.24 or later.
 """
 
 import json
@@ -113,21 +116,57 @@ class Device:
         self.note = note
 
 
-class SqliteStore:
-    """The store in one SQLite file. Use ``open_store(path)``.
+class SqliteBackend:
+    """Runs the store's statements on one SQLite file.
 
     One writer (the ``hall serve`` process); the CLI's read commands may run
     alongside it thanks to WAL.
     """
 
     def __init__(self, path, connection):
-        self.path = path
-        self._db = connection
+        self.name = str(path)
+        self.connection = connection
+
+    def close(self):
+        self.connection.close()
+
+    def write(self, statements):
+        """Run ``[(sql, params), ...]`` in one transaction and commit."""
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in statements:
+                    self.connection.execute(sql, params)
+            except BaseException:
+                self.connection.execute("ROLLBACK")
+                raise
+            self.connection.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError("database %s: %s" % (self.name, exc), self.name) from exc
+
+    def read(self, sql, params=()):
+        try:
+            return self.connection.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError("database %s: %s" % (self.name, exc), self.name) from exc
+
+
+class Store:
+    """The hall's store on a backend (SQLite or PostgreSQL). Use ``open_store``.
+
+    Attributes:
+        path: the SQLite path, or the PostgreSQL URL with any password masked.
+    """
+
+    def __init__(self, backend):
+        self.path = backend.name
+        self._backend = backend
+        self._db = backend.connection
 
     # ---- life ---------------------------------------------------------------
 
     def close(self):
-        self._db.close()
+        self._backend.close()
 
     def __enter__(self):
         return self
@@ -136,24 +175,10 @@ class SqliteStore:
         self.close()
 
     def _write(self, statements):
-        """Run ``[(sql, params), ...]`` in one transaction and commit."""
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                for sql, params in statements:
-                    self._db.execute(sql, params)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError("database %s: %s" % (self.path, exc), self.path) from exc
+        self._backend.write(statements)
 
     def _read(self, sql, params=()):
-        try:
-            return self._db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError("database %s: %s" % (self.path, exc), self.path) from exc
+        return self._backend.read(sql, params)
 
     # ---- devices ------------------------------------------------------------
 
@@ -200,16 +225,17 @@ class SqliteStore:
         Raises:
             StoreError: nothing was written (the transaction rolled back).
         """
-        statements = []
+        inserts = []
+        quarantined = []
         heads = {}
         for event in events:
             if isinstance(event, Stored):
                 r = event.record
-                statements.append((
+                inserts.append(((r.src, r.epoch, r.seq), (
                     "INSERT INTO records (src, epoch, seq, kind, t_ms, tq, body, raw, hash, topic, received_ms)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (src, epoch, seq) DO NOTHING",
                     (r.src, r.epoch, r.seq, r.kind, r.t_ms, canonical_json(r.tq), canonical_json(r.body),
-                     bytes(r.raw), r.hash, event.topic, received_ms)))
+                     bytes(r.raw), r.hash, event.topic, received_ms))))
                 # Stored events of a chain arrive in seq order: the last one is the mark.
                 heads[(r.src, r.epoch)] = (r.seq, r.hash)
             elif isinstance(event, Quarantined):
@@ -218,14 +244,19 @@ class SqliteStore:
                 if len(raw) > MAX_QUARANTINE_RAW:
                     detail = "%s (payload of %d bytes, first %d kept)" % (detail, len(raw), MAX_QUARANTINE_RAW)
                     raw = raw[:MAX_QUARANTINE_RAW]
-                statements.append((
+                quarantined.append((
                     "INSERT INTO quarantine (received_ms, topic, reason, detail, src, raw) VALUES (?, ?, ?, ?, ?, ?)",
                     (received_ms, event.topic, event.reason, detail, event.src, raw)))
+        # Rows are taken in key order, records first, then marks: with several hall serve
+        # instances on one PostgreSQL database, two transactions that touch the same keys then
+        # wait for each other in one direction only and never deadlock.
+        statements = [statement for _key, statement in sorted(inserts, key=lambda item: item[0])]
         for (src, epoch), (hw, head) in sorted(heads.items()):
             statements.append((
                 "INSERT INTO marks (src, epoch, hw, head) VALUES (?, ?, ?, ?) ON CONFLICT (src, epoch)"
                 " DO UPDATE SET hw = excluded.hw, head = excluded.head WHERE excluded.hw > marks.hw",
                 (src, epoch, hw, head)))
+        statements += quarantined
         if statements:
             self._write(statements)
 
@@ -233,6 +264,11 @@ class SqliteStore:
         """[(src, epoch, hw, head), ...] for ``Ingest.restore``."""
         return [(src, epoch, hw, bytes(head)) for src, epoch, hw, head in
                 self._read("SELECT src, epoch, hw, head FROM marks ORDER BY src, epoch")]
+
+    def mark(self, src, epoch):
+        """(hw, head) of one source and epoch, or None."""
+        rows = self._read("SELECT hw, head FROM marks WHERE src = ? AND epoch = ?", (src, epoch))
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
 
     def stored_hash(self, src, epoch, seq):
         """The hash stored under ``(src, epoch, seq)``, or None."""
@@ -282,14 +318,24 @@ class SqliteStore:
         return [dict(zip(keys, row)) for row in self._read(sql, params)]
 
 
-def open_store(path, create=True):
-    """Open (and with ``create``, make) the SQLite store at ``path``.
+def is_url(target):
+    """True when ``target`` names a PostgreSQL database rather than a SQLite file."""
+    return str(target).startswith(("postgresql://", "postgres://"))
+
+
+def open_store(target, create=True):
+    """Open (and with ``create``, make) the store: a SQLite file at a path, or PostgreSQL for a
+    ``postgresql://`` URL (``hall._store_pg``; the tables are created if missing either way).
 
     Raises:
-        StoreError: the file is missing (not ``create``) or not a usable database.
+        StoreError: the file is missing (not ``create``), or the database is not usable; the
+            message never shows a password from the URL.
     """
+    if is_url(target):
+        from hall._store_pg import open_pg_backend
+        return Store(open_pg_backend(str(target)))
     from pathlib import Path
-    path = Path(path)
+    path = Path(target)
     if not create and not path.exists():
         raise StoreError("no database at %s; `hall enrol` or `hall serve` creates it" % path, path)
     try:
@@ -301,7 +347,11 @@ def open_store(path, create=True):
             db.execute(statement)
     except sqlite3.Error as exc:
         raise StoreError("database %s: %s" % (path, exc), path) from exc
-    return SqliteStore(path, db)
+    return Store(SqliteBackend(path, db))
+
+
+# The name before the PostgreSQL backend came; the same class.
+SqliteStore = Store
 
 
 def now_ms():

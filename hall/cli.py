@@ -124,8 +124,12 @@ def _utc(ms):
 
 
 @cli.command("serve")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
-              help="SQLite database; created if missing. The hall's signing key is PATH.key.")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
+              help="SQLite database file, or a postgresql:// URL; tables created if missing. "
+                   "See docs/hall.md.")
+@click.option("--hall-key", "key_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The hall's signing key, created if missing. Default: PATH.key beside a SQLite "
+                   "database; required with a postgresql:// URL.")
 @click.option("--hall", "hall", required=True, metavar="ID", help="Hall id, as given to broker-config.")
 @click.option("--broker", "broker", required=True, metavar="HOST:PORT", help="The hall's Mosquitto TLS listener.")
 @click.option("--tls-dir", "tls_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
@@ -143,7 +147,8 @@ def _utc(ms):
 @click.option("--session-expiry-s", "session_expiry_s", type=click.IntRange(0), default=3600, show_default=True,
               help="How long the broker keeps this server's session and queues records while it is "
                    "away; 0 starts clean every time.")
-def serve_command(db, hall, broker, tls_dir, user, shared_group, batch_max, batch_ms, stats_s, session_expiry_s):
+def serve_command(db, key_path, hall, broker, tls_dir, user, shared_group, batch_max, batch_ms, stats_s,
+                  session_expiry_s):
     """Receive, check and store the hall's records; ack and request resends.
 
     Subscribes to every record topic of the hall, verifies each record
@@ -153,14 +158,14 @@ def serve_command(db, hall, broker, tls_dir, user, shared_group, batch_max, batc
     """
     try:
         serve(db, hall, broker, tls_dir, user=user, shared_group=shared_group, batch_max=batch_max,
-              batch_ms=batch_ms, stats_s=stats_s, session_expiry_s=session_expiry_s)
+              batch_ms=batch_ms, stats_s=stats_s, session_expiry_s=session_expiry_s, key_path=key_path)
     except (ServeError, StoreError, KeyFileError, TopicError) as exc:
         _fail(exc)
 
 
 @cli.command("enrol")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
-              help="The hall's database; created if missing.")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
+              help="The hall's database: SQLite file or postgresql:// URL; created if missing.")
 @click.option("--kind", "kind", required=True, type=click.Choice(["concentrator", "kiosk"]),
               help="What the device is; it publishes under this kind's topics.")
 @click.option("--key", "key", required=True, metavar="PUBLIC-KEY",
@@ -195,8 +200,8 @@ def enrol(db, kind, key, note, device_id):
 
 
 @cli.command("devices")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
-              help="The hall's database.")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
+              help="The hall's database: SQLite file or postgresql:// URL.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per device, one a line.")
 def devices(db, as_json):
     """List enrolled devices with what the hall has stored from each.
@@ -224,8 +229,8 @@ def devices(db, as_json):
 
 
 @cli.command("quarantine")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
-              help="The hall's database.")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
+              help="The hall's database: SQLite file or postgresql:// URL.")
 @click.option("--limit", "limit", type=click.IntRange(1), default=50, show_default=True,
               help="Show at most this many, newest first.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per entry, one a line.")
@@ -244,15 +249,18 @@ def quarantine(db, limit, as_json):
 
 
 @cli.command("key")
-@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH",
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
               help="The hall's database; the key is PATH.key, created if missing.")
-def key(db):
+@click.option("--hall-key", "key_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The key file instead of PATH.key; required with a postgresql:// URL "
+                   "(the database is not opened).")
+def key(db, key_path):
     """Print the hall's public key, for `concentrator identity trust-hall` on each device."""
     try:
-        private, created = load_hall_key(db)
+        private, created = load_hall_key(db, key_path=key_path)
     except KeyFileError as exc:
         _fail(exc)
     public = private.public_key()
     click.echo(public_key_text(public))
     click.echo("fingerprint %s%s" % (fingerprint(raw_public_key(public)),
-                                     " (new key %s)" % hall_key_path(db) if created else ""), err=True)
+                                     " (new key %s)" % hall_key_path(db, key_path) if created else ""), err=True)

@@ -196,3 +196,22 @@ def test_events_are_in_apply_order(devices):
     events = ing.receive(d.topic, raws[0], T0)
     assert all(isinstance(e, Stored) for e in events)
     assert [e.record.seq for e in events] == [1, 2, 3]
+
+
+def test_advance_catches_up_with_marks_another_instance_committed(devices):
+    """Two instances on one database (shared group): this one saw only seq 1 and 4..5; the other
+    committed 1..3. Advancing to the database's mark drains the held records, no resend needed."""
+    dev = devices["conc-a1"]
+    raws = [dev.next() for _ in range(5)]
+    ingest = make_ingest(devices)
+    ingest.receive(dev.topic, raws[0], T0)
+    assert kinds(ingest.receive(dev.topic, raws[3], T0) + ingest.receive(dev.topic, raws[4], T0)) == ["Held", "Held"]
+    assert ingest.gapped() == [("conc-a1", 1)]
+    ingest.acks()
+    events = ingest.advance("conc-a1", 1, 3, record_hash(raws[2]))
+    assert [(type(e).__name__, e.record.seq) for e in events] == [("Stored", 4), ("Stored", 5)]
+    assert ingest.gapped() == [] and ingest.acks() == [Ack("conc-a1", 1, 5)]
+    assert ingest.resend_requests(T0) == []
+    # A mark at or behind the chain changes nothing.
+    assert ingest.advance("conc-a1", 1, 2, record_hash(raws[1])) == []
+    assert ingest.marks() == {("conc-a1", 1): 5}
