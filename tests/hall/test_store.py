@@ -92,8 +92,16 @@ def test_apply_stores_records_and_marks_in_one_transaction(db):
                                              "last_seen_ms": T0, "gaps": []}
 
 
-def test_quarantine_keeps_reason_and_caps_the_payload(db):
-    with open_store(db) as store:
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db(request, tmp_path):
+    """A fresh database of each backend: an SQLite path, then a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return tmp_path / "hall.db"
+    return request.getfixturevalue("pg_url")
+
+
+def test_quarantine_keeps_reason_and_caps_the_payload(any_db):
+    with open_store(any_db) as store:
         store.apply([Quarantined("hall/h1/x", b"\x00" * 200_000, "too-large", "record of 200000 bytes"),
                      Quarantined("hall/h1/y", b"", "malformed", "empty", "conc-01")], T0)
         rows = store.quarantine()
@@ -102,9 +110,11 @@ def test_quarantine_keeps_reason_and_caps_the_payload(db):
         assert len(store.quarantine(limit=1)) == 1
 
 
-def test_enrol_refuses_a_kind_change(db):
-    with open_store(db) as store:
-        store.enrol("conc-01", "concentrator", bytes(32), T0)
+def test_enrol_rekeys_and_refuses_a_kind_change(any_db):
+    with open_store(any_db) as store:
+        assert store.enrol("conc-01", "concentrator", bytes(32), T0)
+        assert not store.enrol("conc-01", "concentrator", bytes(range(32)), T0 + 1)
+        assert store.device("conc-01").public_key == bytes(range(32))
         with pytest.raises(StoreError, match="enrolled as concentrator"):
             store.enrol("conc-01", "kiosk", bytes(32), T0)
 

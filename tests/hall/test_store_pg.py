@@ -13,7 +13,6 @@ from click.testing import CliRunner
 
 from brokers import wait_until
 from conftest import HALL
-from hall._ingest import Quarantined
 from hall._keys import load_hall_key, public_key_text
 from hall._store import SCHEMA, StoreError, open_store
 from hall._store_pg import safe_url
@@ -89,25 +88,6 @@ def test_pg_same_tables_and_columns_as_sqlite(pg_url):
                                         " WHERE table_name = 'records'").fetchall())
     assert got == expected
     assert types["raw"] == "bytea" and types["seq"] == "bigint"
-
-
-def test_pg_quarantine_keeps_reason_and_caps_the_payload(pg_url):
-    with open_store(pg_url) as store:
-        store.apply([Quarantined("hall/h1/x", b"\x00" * 200_000, "too-large", "record of 200000 bytes"),
-                     Quarantined("hall/h1/y", b"", "malformed", "empty", "conc-01")], T0)
-        rows = store.quarantine()
-        assert [r["reason"] for r in rows] == ["malformed", "too-large"]
-        assert rows[1]["size"] == 128 * 1024 and "first 131072 kept" in rows[1]["detail"]
-        assert len(store.quarantine(limit=1)) == 1
-
-
-def test_pg_enrol_refuses_a_kind_change(pg_url):
-    with open_store(pg_url) as store:
-        assert store.enrol("conc-01", "concentrator", bytes(32), T0)
-        assert not store.enrol("conc-01", "concentrator", bytes(range(32)), T0 + 1)
-        assert store.device("conc-01").public_key == bytes(range(32))
-        with pytest.raises(StoreError, match="enrolled as concentrator"):
-            store.enrol("conc-01", "kiosk", bytes(32), T0)
 
 
 def test_pg_marks_never_move_backwards(pg_url):
