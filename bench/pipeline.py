@@ -44,7 +44,6 @@ import queue
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -180,20 +179,12 @@ def mosquitto_binary():
 
 
 def start_broker(config, timeout_s=10.0):
+    from hall._broker import wait_for_tls
     broker = Child("mosquitto", [mosquitto_binary(), "-c", str(config.conf)], stream="stdout")
     client = config.client(config.hall_servers[0])
-    context = ssl.create_default_context(cafile=str(config.ca_cert))
-    context.load_cert_chain(str(client.cert), str(client.key))
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if broker.process.poll() is not None:
-            break
-        try:
-            with socket.create_connection((HOST, config.port), timeout=1.0) as raw:
-                with context.wrap_socket(raw, server_hostname=HOST):
-                    return broker
-        except (OSError, ssl.SSLError):
-            time.sleep(0.02)
+    if wait_for_tls(HOST, config.port, config.ca_cert, client.cert, client.key, timeout_s,
+                    alive=lambda: broker.process.poll() is None, poll_s=0.02):
+        return broker
     broker.kill()
     raise RuntimeError("mosquitto did not start on port %d:\n%s" % (config.port, "\n".join(broker.lines)))
 

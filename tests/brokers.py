@@ -32,7 +32,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from hall import write_broker_config
+from hall._broker import wait_for_tls, write_broker_config
 
 HOST = "127.0.0.1"
 # MQTT 5 reason codes the tests look for (MQTT 5.0 section 2.4).
@@ -165,18 +165,8 @@ class Mosquitto:
 
     def _wait_ready(self, timeout_s):
         ca, cert, key = self.tls_files(self.config.hall_servers[0])
-        context = ssl.create_default_context(cafile=ca)
-        context.load_cert_chain(cert, key)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                return False
-            try:
-                with socket.create_connection((HOST, self.port), timeout=1.0) as raw:
-                    with context.wrap_socket(raw, server_hostname=HOST):
-                        return True
-            except (OSError, ssl.SSLError):
-                time.sleep(0.01)
+        if wait_for_tls(HOST, self.port, ca, cert, key, timeout_s, alive=lambda: self.process.poll() is None):
+            return True
         self.kill()
         return False
 

@@ -9,6 +9,7 @@ from protocols.topics import DEVICE_KINDS
 
 from hall._broker._errors import BrokerConfigError
 from hall._broker._inputs import Device, check_id, load_devices_file, parse_device
+from hall._broker._ready import wait_for_tls
 from hall._broker._render import device_grants, hall_server_grants
 from hall._broker._result import BrokerConfig, ClientFiles
 from hall._broker._write import DEFAULT_DAYS, DEFAULT_HALL_SERVER, write_broker_config
@@ -26,5 +27,6 @@ __all__ = [
     "hall_server_grants",
     "load_devices_file",
     "parse_device",
+    "wait_for_tls",
     "write_broker_config",
 ]
