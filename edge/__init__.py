@@ -2,15 +2,19 @@
 
 ``edge.identity`` holds the device key pair, device.json and the trusted hall
 key; ``edge.outbox`` the SQLite outbox that commits every record before it is
-published. Configuration loading, the MQTT publisher, health figures and the
-clock-quality tracker come next. Errors of all of them are one family under
+published; ``edge.publisher`` drains it to the hall's broker. ``DeviceConfig``
+(``load_device_config``) reads a device's TOML tables, and ``DeviceRuntime``
+opens the three together from it. Errors of all of them are one family under
 ``EdgeError``, re-exported here.
 """
 
-from ._errors import (BadKey, EdgeError, IdentityError, IdentityExists, IdentityMissing, InsecurePermissions,
+from ._config import DeviceConfig, load_device_config, parse_device_config, read_toml
+from ._errors import (BadKey, ConfigError, EdgeError, IdentityError, IdentityExists, IdentityMissing, InsecurePermissions,
                       OutboxError, OutboxFull, StoreMismatch)
+from ._runtime import DeviceRuntime
 
 __all__ = [
+    "DeviceConfig", "DeviceRuntime", "load_device_config", "parse_device_config", "read_toml", "ConfigError",
     "EdgeError", "IdentityError", "IdentityExists", "IdentityMissing", "InsecurePermissions", "BadKey",
     "OutboxError", "OutboxFull", "StoreMismatch",
 ]

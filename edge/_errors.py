@@ -143,3 +143,16 @@ class ClientError(PublisherError):
         super().__init__(message, host, port)
         self.call = call
         self.code = code
+
+
+class ConfigError(EdgeError):
+    """A device configuration file is missing, unreadable or wrong.
+
+    Attributes:
+        path: the file (or None), key: the table.key at fault (or None).
+    """
+
+    def __init__(self, message, path=None, key=None):
+        super().__init__(message)
+        self.path = path
+        self.key = key
