@@ -148,6 +148,7 @@ class Server:
         self.client.on_message = self._on_message
         self.client.on_subscribe = self._on_subscribe
         self.client.on_disconnect = self._on_disconnect
+        self.client.on_connect_fail = self._on_connect_fail
         self._broker = broker
         self._session_expiry_s = session_expiry_s
         if created:
@@ -184,6 +185,9 @@ class Server:
         if not self._stop.is_set():
             self._say("hall serve: disconnected (%s); reconnecting" % reason_code)
 
+    def _on_connect_fail(self, client, userdata):
+        self._say("hall serve: cannot reach the broker %s:%d; trying again" % self._broker)
+
     def _on_message(self, client, userdata, message):
         self._queue.put(message)
 
@@ -199,11 +203,10 @@ class Server:
         # Messages are PUBACKed only after their commit, so this bounds what the broker has in
         # flight to us, and with it our queue: back-pressure instead of unbounded memory.
         props.ReceiveMaximum = min(65535, max(100, 2 * self.batch_max))
-        try:
-            self.client.connect(self._broker[0], self._broker[1], clean_start=self._session_expiry_s == 0,
-                                properties=props)
-        except OSError as exc:
-            raise ServeError("cannot connect to the broker %s:%d: %s" % (self._broker + (exc,))) from exc
+        # Asynchronous: a broker that is down (restarting, not yet up at boot) is tried again every
+        # 1..30 s by paho's loop, as after a lost connection; the store is ready meanwhile.
+        self.client.connect_async(self._broker[0], self._broker[1], clean_start=self._session_expiry_s == 0,
+                                  properties=props)
         self.client.loop_start()
         next_stats = time.monotonic() + self.stats_s if self.stats_s else None
         try:
