@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 class HallServe:
     """``python -m hall serve`` as a subprocess, its standard error read on a thread."""
 
-    def __init__(self, broker, db, *extra):
+    def __init__(self, broker, db, *extra, wait=True):
         self.lines = []
         self._cond = threading.Condition()
         args = [sys.executable, "-m", "hall", "serve", "--db", str(db), "--hall", HALL,
@@ -38,7 +38,8 @@ class HallServe:
             args += ["--session-expiry-s", "0"]
         self.process = subprocess.Popen(args, cwd=str(REPO), stderr=subprocess.PIPE, stdout=subprocess.DEVNULL)
         threading.Thread(target=self._read, daemon=True).start()
-        self.wait_line("subscribed to")
+        if wait:
+            self.wait_line("subscribed to")
 
     def _read(self):
         for line in self.process.stderr:
