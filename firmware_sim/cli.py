@@ -7,6 +7,7 @@ one JSON object with an ``event`` key.
 
 import importlib.resources
 import json
+import logging
 import signal
 import sys
 import threading
@@ -15,12 +16,15 @@ import click
 
 from firmware_sim.bus import BusError, BusServer, load_bus_config
 from firmware_sim.bus._commands import COMMAND_HELP, meter_rows, run_command, summary
+from firmware_sim.modbus import ModbusMeterServer, ModbusSimError, load_modbus_config
+from firmware_sim.modbus._commands import COMMAND_HELP as MODBUS_COMMAND_HELP
+from firmware_sim.modbus._commands import run_command as run_modbus_command
 
 SAMPLE = "sample"
 
 
-def _sample_path():
-    return str(importlib.resources.files("firmware_sim") / "samples" / "meters.toml")
+def _sample_path(name="meters.toml"):
+    return str(importlib.resources.files("firmware_sim") / "samples" / name)
 
 
 class _Printer:
@@ -94,10 +98,10 @@ def _read_commands(bus, printer, stop):
 @click.group()
 @click.version_option(package_name="hall-edge")
 def cli():
-    """Simulated hall hardware: DL/T 645 meters on an RS-485 bus.
+    """Simulated hall hardware: DL/T 645 meters on an RS-485 bus, Modbus meters.
 
-    Run the bus, then point a concentrator (or any pyserial program) at the
-    port or URL it prints.
+    Run the bus (or the Modbus meters), then point a concentrator (or any
+    pyserial or Modbus program) at the port or URL it prints.
     """
 
 
@@ -196,3 +200,129 @@ def bus(meters_path, use_pty, tcp_port, host, baud, time_scale, seed, summary_s,
             raise click.ClickException(str(exc)) from exc
     s = summary(server)
     printer.event("stopped", "stopped. " + _traffic_text(s), **s)
+
+
+# ---- firmware-sim modbus ------------------------------------------------------------
+
+
+def _modbus_result_text(result):
+    command = result["command"]
+    if command == "help":
+        return "commands:\n" + result["help"]
+    if command == "stats":
+        return "stats: requests %d  replies %d  exceptions %d  silent %d" % (
+            result["requests"], result["replies"], result["exceptions"], result["silent"])
+    if command == "faults":
+        if not result["faults"]:
+            return "faults: none"
+        return "\n".join("fault " + _modbus_fault_text(f) for f in result["faults"])
+    if command == "state":
+        return "state of unit %d: %s" % (result["unit"], ", ".join("%s=%s" % kv for kv in result["state"].items()))
+    if "cleared" in result:
+        return "%s: cleared %d fault(s)%s" % (command, result["cleared"],
+                                              " of unit %d" % result["unit"] if result.get("unit") else "")
+    return "%s: set %s" % (command, _modbus_fault_text(result))
+
+
+def _modbus_fault_text(f):
+    params = " ".join("%s=%s" % (k, v) for k, v in f.items() if k not in ("kind", "unit", "command"))
+    return "%s unit %d%s" % (f["kind"], f["unit"], " " + params if params else "")
+
+
+def _read_modbus_commands(server, printer):
+    """Run stdin command lines until EOF (then the server just keeps running)."""
+    for line in sys.stdin:
+        try:
+            result = run_modbus_command(server, line)
+        except ModbusSimError as exc:
+            printer.event("error", "error: %s" % exc, message=str(exc))
+            continue
+        if result is not None:
+            printer.event("command", _modbus_result_text(result), **result)
+
+
+@cli.command(epilog="""\b
+Commands on standard input while it runs (UNIT is a Modbus unit id):
+""" + MODBUS_COMMAND_HELP + """
+
+\b
+Examples:
+  firmware-sim modbus --tcp 0                     # the 5 sample meters on Modbus TCP
+  firmware-sim modbus --meters my-line.toml --pty # Modbus RTU on a pseudo-terminal
+""")
+@click.option("--meters", "meters_path", default=SAMPLE, show_default=True, metavar="FILE",
+              help="Meters file (TOML: [server], [[meter]], [[fault]] tables). 'sample' is the packaged "
+                   "firmware_sim/samples/modbus.toml with 5 CHINT meters; copy it to start your own.")
+@click.option("--pty", "use_pty", is_flag=True,
+              help="Serve Modbus RTU on a pseudo-terminal and print its path (default: [server] transport).")
+@click.option("--tcp", "tcp_port", type=click.IntRange(0, 65535), default=None, metavar="PORT",
+              help="Serve Modbus TCP on PORT (on --host); 0 lets the OS choose. Open it as tcp://HOST:PORT.")
+@click.option("--host", default=None, help="Address to listen on with --tcp (default: [server] host, else 127.0.0.1).")
+@click.option("--baud", type=click.IntRange(1200, 115200), default=9600, show_default=True,
+              help="Rate the RTU server opens its pty end with; a pty carries no rate, so any master rate works.")
+@click.option("--time-scale", type=click.FloatRange(0, 1e6), default=None,
+              help="Simulated seconds per real second for the meters' load and energy, e.g. 3600 to run an hour "
+                   "a second; 0 freezes them (default: [server] time_scale, else 1).")
+@click.option("--summary", "summary_s", type=click.FloatRange(0.1, 3600), default=5.0, show_default=True,
+              help="Seconds between request counter lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line instead of text.")
+def modbus(meters_path, use_pty, tcp_port, host, baud, time_scale, summary_s, as_json):
+    """Run simulated Modbus meters (CHINT DTSU666, DDSU666) on TCP or RTU.
+
+    Several meters, each at its own unit id, answer on one Modbus TCP port
+    or one RTU line on a pseudo-terminal, from registers that follow a load
+    profile. Faults (a dead unit, exception replies, slow replies, NaN
+    values) come from the meters file or from commands typed on standard
+    input.
+
+    The first line says where to connect ("url: tcp://127.0.0.1:PORT" or
+    "port: /dev/pts/N"); then the meters are listed and request counters
+    follow every few seconds. Ctrl-C or SIGTERM stops it.
+    """
+    if use_pty and tcp_port is not None:
+        raise click.UsageError("choose one of --pty and --tcp PORT")
+    path = _sample_path("modbus.toml") if meters_path == SAMPLE else meters_path
+    try:
+        meters, settings, faults = load_modbus_config(path)
+        transport = "rtu-pty" if use_pty else "tcp" if tcp_port is not None else settings["transport"]
+        server = ModbusMeterServer(meters, transport=transport, host=host or settings["host"],
+                                   port=tcp_port if tcp_port is not None else settings["port"],
+                                   time_scale=time_scale if time_scale is not None else settings["time_scale"],
+                                   start_utc=settings["start_utc"], faults=faults, baud=baud, source=path)
+    except ModbusSimError as exc:
+        raise click.ClickException(str(exc)) from exc
+    # pymodbus logs every silent unit with a frame dump; the counters say it once.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
+    printer = _Printer(as_json)
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        server.start()
+        where = "port" if transport == "rtu-pty" else "url"
+        printer.event("listening", "%s: %s" % (where, server.url), transport=transport, url=server.url)
+        printer.event("server", "modbus: %d meters, time scale %g, file %s" % (len(meters), server.time_scale, path),
+                      meters=len(meters), time_scale=server.time_scale, file=path)
+        for unit in server.units:
+            meter = server.meters[unit]
+            kinds = [f["kind"] for f in server.faults(unit)]
+            printer.event("meter", "unit %3d  %-8s %d-phase  delay %4d ms  faults: %s"
+                          % (unit, meter.model.name, meter.model.phases, meter.reply_delay_ms, ", ".join(kinds) or "-"),
+                          unit=unit, model=meter.model.name, phases=meter.model.phases,
+                          reply_delay_ms=meter.reply_delay_ms, faults=kinds)
+        printer.event("ready", "ready: type 'help' for commands; Ctrl-C stops")
+        threading.Thread(target=_read_modbus_commands, args=(server, printer), daemon=True).start()
+        while not stop.wait(summary_s) and server.running:
+            s = server.stats
+            printer.event("stats", _modbus_result_text(dict(s, command="stats")), **s)
+    except KeyboardInterrupt:
+        pass
+    except ModbusSimError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        try:
+            server.stop()
+        except ModbusSimError as exc:
+            raise click.ClickException(str(exc)) from exc
+    s = server.stats
+    printer.event("stopped", "stopped. " + _modbus_result_text(dict(s, command="stats")), **s)
