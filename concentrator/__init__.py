@@ -15,8 +15,10 @@ from ._matching import Expectation
 from ._reader import Reading, read
 from ._search import SearchPlan, SearchResult
 from ._searcher import search
+from .archive import Archive, ArchiveError, ArchiveFileError, ArchiveMeter, ArchiveStoreError
 
 __all__ = [
+    "Archive", "ArchiveError", "ArchiveFileError", "ArchiveMeter", "ArchiveStoreError",
     "AbnormalReply", "BadReply", "ChecksumFailure", "ConcentratorError", "DEFAULT_PACING_S",
     "DEFAULT_TIMEOUT_S", "Exchange", "Expectation", "Line", "LineError", "Reading", "ReplyTimeout",
     "SearchPlan", "SearchResult", "read", "search",

@@ -7,8 +7,10 @@ per result on standard output.
 
 import difflib
 import json
+import os
 import sys
 import time
+import unicodedata
 
 import click
 
@@ -415,3 +417,228 @@ def _is_deep_history(name):
 
 
 cli.add_command(identity_commands(device_kind="concentrator"), name="identity")
+
+
+# ------------------------------------------------------------------ archive
+
+_DB_HELP = "The agent's SQLite database file that holds the archive (archive_* tables)."
+
+
+def _db_option(f):
+    from .archive import DEFAULT_DB
+    return click.option("--db", "db_path", type=click.Path(dir_okay=False), default=DEFAULT_DB, show_default=True,
+                        metavar="PATH",
+                        help=_DB_HELP)(f)
+
+
+def _plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
+
+
+def _counts(meters, lines, areas):
+    return "%s on %s in %s" % (_plural(meters, "meter"), _plural(lines, "line"), _plural(areas, "area"))
+
+
+def _open_archive(db_path):
+    """An existing archive database, or Error: naming the command that makes one."""
+    from .archive import Archive, ArchiveStoreError
+    try:
+        return Archive(db_path, create=False)
+    except ArchiveStoreError as exc:
+        if not os.path.exists(db_path):
+            raise click.ClickException("no archive database %s; make one with `concentrator archive import FILE "
+                                       "--db %s`" % (db_path, db_path)) from exc
+        _fail(exc)
+
+
+def _display_width(text):
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text, width):
+    """Left-justify for a terminal, where a Chinese character takes two columns."""
+    return text + " " * max(width - _display_width(text), 0)
+
+
+@cli.group()
+def archive():
+    """Keep the meter archive (电表档案): which meters to read, on which line.
+
+    The archive lists every meter of the concentrator's transformer areas
+    (台区) with its address, protocol, line and port settings, area, role
+    (customer, or the area's supply meter 台区总表), customer number (户号),
+    phases and CT/PT ratios. It lives in the agent's SQLite database
+    (--db, concentrator.db in the current directory by default) and is
+    filled from a CSV or TOML file, checked as a whole first: a file with
+    any error changes nothing. docs/concentrator.md describes the fields.
+
+    Customer numbers are account numbers: `list` shows them masked
+    (32******7890); only `export` writes them in full.
+
+    \b
+    Examples:
+      concentrator archive import archive.csv --replace
+      concentrator archive list --area TQ0001
+      concentrator archive export backup.csv
+    """
+
+
+@archive.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False))
+@_db_option
+@click.option("--replace/--merge", "replace", default=False, show_default=True,
+              help="--merge (the default) adds the file's meters and updates those with the same line, address "
+                   "and unit, keeping every other meter; --replace makes the archive exactly the file's meters, "
+                   "removing the others.")
+@click.option("--dry-run", is_flag=True,
+              help="Check the file against the archive and say what would change, without changing anything.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "toml"]), default=None,
+              help="The file's format. Default: from its name (.csv or .toml).")
+def archive_import(file, db_path, replace, dry_run, fmt):
+    """Import meters from a CSV or TOML file into the archive.
+
+    The whole file is checked first, then stored in one transaction: a file
+    with any error changes nothing, and every error is listed (the first
+    50) with its line (CSV) or [[meter]] number (TOML), field, what was
+    expected and what the file has. Warnings (an area without a supply
+    meter, a customer number on two meters) are printed and do not stop
+    the import.
+    """
+    from .archive import Archive, ArchiveError, ArchiveFileError
+    mode = "replace" if replace else "merge"
+    # A dry run against a database that does not exist yet must not create it.
+    target = db_path if (not dry_run or os.path.exists(db_path)) else ":memory:"
+    try:
+        with Archive(target) as store:
+            summary = store.import_file(file, mode=mode, dry_run=dry_run, fmt=fmt)
+    except ArchiveFileError as exc:
+        if not exc.problems:
+            _fail(exc)
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        if exc.total > len(exc.problems):
+            click.echo("... and %d more" % (exc.total - len(exc.problems)), err=True)
+        raise click.ClickException("%s: %s; the archive was not changed"
+                                   % (file, _plural(exc.total, "error"))) from exc
+    except ArchiveError as exc:
+        _fail(exc)
+    for problem in summary.warnings:
+        click.echo(str(problem), err=True)
+    what = _counts(summary.file_meters, summary.file_lines, summary.file_areas)
+    changes = "%d added, %d updated, %d removed, %d unchanged" % (summary.added, summary.updated, summary.removed,
+                                                                 summary.unchanged)
+    after = _counts(summary.meters, summary.lines, summary.areas)
+    if dry_run:
+        click.echo("dry run: would import %s into %s (%s): %s; the archive would hold %s; nothing was changed"
+                   % (what, db_path, mode, changes, after))
+    else:
+        click.echo("imported %s into %s (%s): %s; the archive holds %s" % (what, db_path, mode, changes, after))
+
+
+_LIST_COLUMNS = (("line", "line"), ("address", "address"), ("unit", "unit"), ("protocol", "protocol"),
+                 ("area", "area"), ("role", "role"), ("customer", "customer"), ("phases", "ph"),
+                 ("ct_ratio", "ct"), ("pt_ratio", "pt"), ("name", "name"), ("location", "location"))
+
+
+def _list_cell(meter, field):
+    value = meter.as_dict(masked=True)[field]
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return "%d" % value if value.is_integer() else "%g" % value
+    return str(value)
+
+
+@archive.command(name="list")
+@_db_option
+@click.option("--area", default=None, help="Only the meters of this transformer area (台区) code.")
+@click.option("--line", "line_name", default=None, help="Only the meters of this line.")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="table: aligned columns and a summary per line; csv: the export columns; json: one object "
+                   "per meter. Customer numbers are masked in all three.")
+def archive_list(db_path, area, line_name, fmt):
+    """List the meters of the archive, customer numbers masked.
+
+    Meters are ordered by line, then address. The table ends with each
+    line's port settings and meter count, then the totals.
+    """
+    from .archive import ArchiveError, dump_csv
+    store = _open_archive(db_path)
+    try:
+        with store:
+            meters = store.meters(area=area, line=line_name)
+            everything = store.meters() if (area or line_name) and not meters else None
+    except ArchiveError as exc:
+        _fail(exc)
+    if not meters and everything:
+        # A filter that matches nothing is a typing error more often than not.
+        if area is not None and area not in {m.area for m in everything}:
+            raise click.ClickException("no area %r in the archive in %s; its areas are %s"
+                                       % (area, db_path, ", ".join(sorted({m.area for m in everything}))))
+        if line_name is not None and line_name not in {m.line for m in everything}:
+            raise click.ClickException("no line %r in the archive in %s; its lines are %s"
+                                       % (line_name, db_path, ", ".join(sorted({m.line for m in everything}))))
+        raise click.ClickException("no meter of area %r is on line %r in %s" % (area, line_name, db_path))
+    if fmt == "csv":
+        click.echo(dump_csv(meters, masked=True), nl=False)
+        return
+    if fmt == "json":
+        for meter in meters:
+            _emit_json(meter.as_dict(masked=True))
+        return
+    if not meters:
+        click.echo("the archive in %s is empty; fill it with `concentrator archive import FILE`" % db_path, err=True)
+        return
+    rows = [[_list_cell(m, field) for field, _title in _LIST_COLUMNS] for m in meters]
+    titles = [title for _field, title in _LIST_COLUMNS]
+    widths = [max([_display_width(t)] + [_display_width(r[i]) for r in rows]) for i, t in enumerate(titles)]
+    for cells in [titles] + rows:
+        click.echo("  ".join(_pad(c, w) for c, w in zip(cells, widths)).rstrip())
+    lines = {}
+    for meter in meters:
+        lines.setdefault(meter.line, []).append(meter)
+    click.echo("")
+    for name, members in lines.items():
+        first = members[0]
+        click.echo("%s: %s, %d baud 8%s1, %s" % (name, first.port, first.baud, first.parity,
+                                                 _plural(len(members), "meter")))
+    click.echo(_counts(len(meters), len(lines), len({m.area for m in meters})))
+
+
+@archive.command(name="export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@_db_option
+@click.option("--format", "fmt", type=click.Choice(["csv", "toml"]), default=None,
+              help="The file's format. Default: from its name (.csv or .toml); csv for - (standard output).")
+@click.option("--masked", is_flag=True,
+              help="Mask customer numbers, for a copy to show or send; such a file cannot be imported back.")
+def archive_export(file, db_path, fmt, masked):
+    """Write the whole archive to a CSV or TOML file that imports back.
+
+    The file is the operator's own backup or working copy, so it holds the
+    full customer numbers (户号) unless --masked: it is created readable by
+    its owner only (mode 0600); keep it as confidential as the archive. CSV
+    is written UTF-8 with a BOM, so Excel shows Chinese text right. FILE -
+    writes to standard output.
+    """
+    from .archive import ArchiveError, dump_csv, dump_toml, write_archive_file
+    store = _open_archive(db_path)
+    try:
+        with store:
+            meters = store.meters()
+    except ArchiveError as exc:
+        _fail(exc)
+    if not meters:
+        raise click.ClickException("the archive in %s is empty: nothing to export" % db_path)
+    lines = len({m.line for m in meters})
+    areas = len({m.area for m in meters})
+    note = "customer numbers masked" if masked else "full customer numbers: keep it confidential"
+    if file == "-":
+        click.echo((dump_toml if fmt == "toml" else dump_csv)(meters, masked=masked), nl=False)
+        click.echo("exported %s (%s)" % (_counts(len(meters), lines, areas), note), err=True)
+        return
+    try:
+        write_archive_file(file, meters, fmt=fmt, masked=masked)
+    except ArchiveError as exc:
+        _fail(exc)
+    click.echo("exported %s to %s (%s)" % (_counts(len(meters), lines, areas), file, note))
