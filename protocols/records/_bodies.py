@@ -106,6 +106,34 @@ ANOMALY_V1 = Map({
 })
 
 
+# anomaly v2 (M-08, M-09): v1 plus the evidence behind the decision, so the hall
+# can show what was compared without re-reading the meter: the unit of value
+# and threshold, the readings compared (name, value, when, which cycle), when
+# the condition was first seen (raised) or first seen gone (cleared), and the
+# area for anomalies found by a search rather than a reading.
+EVIDENCE = Map({
+    "name": Text(64),                       # registry item name ("forward_active_total") or "read"
+    "value": Union(Num(), Text(64), NULL),  # the value, or what the read gave ("no-reply")
+    "read_t": optional(T_MS),
+    "cycle": optional(CYCLE),
+})
+
+ANOMALY_V2 = Map({
+    "meter": METER,
+    "class": Text(choices=("acquisition-failure", "metering", "usage")),   # M-09
+    "code": ID,
+    "state": Text(choices=("raised", "cleared")),
+    "cycle": optional(CYCLE),
+    "area": optional(ID),
+    "value": Union(Num(), NULL),            # what the rule measured (null: nothing to measure)
+    "threshold": Union(Num(), NULL),        # what it was compared with
+    "unit": Text(16),                       # of value and threshold: "kWh", "s", "V", "reads", ...
+    "since_t": T_MS,                        # raised: condition first seen; cleared: first seen gone
+    "evidence": List(EVIDENCE, 16),         # the readings compared, oldest first
+    "detail": DETAIL,                       # one readable sentence naming them
+})
+
+
 def _lineloss_rule(body):
     complaint = _ordered("from_t", "to_t")(body)
     if complaint:
@@ -128,6 +156,60 @@ LINELOSS_V1 = Map({
     "meters": COUNT,                        # customer meters counted
     "meters_expected": COUNT,               # customer meters in the area
 }, check=_lineloss_rule, rule="to_t is not before from_t; meters <= meters_expected")
+
+
+def _lineloss_v2_rule(body):
+    complaint = _lineloss_rule(body)
+    if complaint:
+        return complaint
+    missing = body["missing"]
+    if len(set(missing)) != len(missing):
+        return "missing lists a meter twice"
+    customers_missing = len(missing) - (1 if body["supply"] in missing else 0)
+    if body["meters"] + customers_missing != body["meters_expected"]:
+        return "meters (%d) + missing customer meters (%d) is not meters_expected (%d)" % (
+            body["meters"], customers_missing, body["meters_expected"])
+    if (body["supply"] in missing) != (body["supplied_kwh"] is None):
+        return "supplied_kwh is null exactly when the supply meter is missing"
+    if (body["status"] == "incomplete") != bool(missing):
+        return "status is incomplete exactly when missing is not empty"
+    if body["status"] == "incomplete" and (body["loss_kwh"] is not None or body["loss_pct"] is not None):
+        return "an incomplete balance has null loss_kwh and loss_pct"
+    if body["status"] != "incomplete" and body["loss_kwh"] is None:
+        return "a complete balance has a loss_kwh"
+    if not body["low_pct"] < body["high_pct"]:
+        return "low_pct (%r) is not below high_pct (%r)" % (body["low_pct"], body["high_pct"])
+    return None
+
+
+# lineloss v2 (M-13): never a silent wrong figure. v1 plus the supply meter,
+# a status ("ok", "out-of-band" outside [low_pct, high_pct], "incomplete"),
+# the meters whose energy could not be established (no start or end reading,
+# or a register that went backwards without a known rollover or replacement)
+# and the band. An incomplete balance carries no loss figure at all: a partial
+# sum of customer meters would overstate the loss.
+LINELOSS_V2 = Map({
+    "area": ID,
+    "cycle": CYCLE,
+    "from_t": T_MS,
+    "to_t": T_MS,
+    "supply": METER,                                # the area (supply) meter
+    "supplied_kwh": Union(Num(0, 1e12), NULL),      # null when the supply meter is missing
+    "billed_kwh": Num(0, 1e12),                     # sum of the customer meters counted
+    "loss_kwh": Union(KWH, NULL),                   # supplied - billed; null when incomplete
+    "loss_pct": Union(Num(-1e18, 1e18), NULL),      # null when incomplete or nothing was supplied; wide:
+                                                    # 1 Wh supplied against 1e12 kWh billed is -1e17 %
+    "meters": COUNT,                                # customer meters counted
+    "meters_expected": COUNT,                       # customer meters in the area
+    "status": Text(choices=("ok", "out-of-band", "incomplete")),
+    "missing": List(METER, 4096),                   # meters not counted (supply meter included)
+    "low_pct": Num(-100, 100),                      # the band the loss was checked against
+    "high_pct": Num(-100, 100),
+    "detail": optional(DETAIL),                     # why each missing meter is missing
+}, check=_lineloss_v2_rule, rule="to_t is not before from_t; meters <= meters_expected; every expected "
+                                 "customer meter is counted or missing; supplied_kwh is null exactly when "
+                                 "supply is missing; status is incomplete exactly when missing is not empty, "
+                                 "and then loss_kwh and loss_pct are null; low_pct < high_pct")
 
 
 def _cycle_rule(body):
@@ -267,8 +349,8 @@ BODIES = {
     "reading": {1: READING_V1},
     "frozen": {1: FROZEN_V1},
     "event": {1: EVENT_V1},
-    "anomaly": {1: ANOMALY_V1},
-    "lineloss": {1: LINELOSS_V1},
+    "anomaly": {1: ANOMALY_V1, 2: ANOMALY_V2},
+    "lineloss": {1: LINELOSS_V1, 2: LINELOSS_V2},
     "cycle": {1: CYCLE_V1},
     "ticket": {1: TICKET_V1},
     "call": {1: CALL_V1},
