@@ -5,6 +5,8 @@ the sequence counter: it is updated in the same transaction as the records it
 numbers, and never goes down, so deleting records (acks, shedding) can never
 let a number be used twice.
 
+``record_keys`` maps a producer's key to the seq committed under it (below).
+
 ``records`` holds each record, signed and encoded, until the hall's ack
 covers it. ``seq`` is the rowid, so the drain (``seq >= ?``) and the ack
 delete (``seq <= ?``) walk the table's own B-tree. The partial index finds the
@@ -17,6 +19,18 @@ fault-injecting VFS in the power-loss tests.
 """
 
 SCHEMA_VERSION = 1
+
+# Producer keys (``append_many(..., keys=)``): a record committed under a key is
+# never appended again under it, so a producer that crashed between appending
+# and noting that it did can simply append again. Added in layout 1 without a
+# version change: an older store gets the table when it is opened, and older
+# software ignores it. Keys older than the retention are pruned on append.
+KEYS_TABLE = """CREATE TABLE IF NOT EXISTS record_keys (
+        key TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL,
+        t_ms INTEGER NOT NULL
+    ) WITHOUT ROWID"""
+KEYS_BY_TIME = "CREATE INDEX IF NOT EXISTS record_keys_t ON record_keys (t_ms)"
 
 TABLES = (
     """CREATE TABLE meta (
@@ -39,6 +53,8 @@ TABLES = (
         data BLOB NOT NULL
     )""",
     "CREATE INDEX records_droppable ON records (seq) WHERE droppable = 1",
+    KEYS_TABLE,
+    KEYS_BY_TIME,
 )
 
 # WAL: a commit appends to the log and one fsync makes it durable; readers do

@@ -35,7 +35,7 @@ from ..identity import fingerprint
 from ._core import OutboxCore
 from .._fs import fsync_dir
 from ._kinds import storage_class
-from ._schema import PRAGMAS, SCHEMA_VERSION, TABLES
+from ._schema import KEYS_BY_TIME, KEYS_TABLE, PRAGMAS, SCHEMA_VERSION, TABLES
 from ._values import DROPPABLE, AckAccepted, Depth, Gap, Limits, Pending
 
 
@@ -159,6 +159,8 @@ class Outbox:
                             "FROM meta WHERE id = 1") if exists else None
             if row is None:
                 return self._create(exists)
+            self._execute(KEYS_TABLE)           # stores made before producer keys existed
+            self._execute(KEYS_BY_TIME)
             return row
         row = self._transaction("open the store", body)
         version, device_id, public_key, epoch, last_seq, last_hash, acked_seq = row
@@ -268,56 +270,106 @@ class Outbox:
         """
         return self.append_many([(kind, body, t_ms, tq)])[0]
 
-    def append_many(self, items):
+    def append_many(self, items, keys=None):
         """Sign, store and commit several records in one transaction: all or none.
 
         Args:
             items: (kind, body) or (kind, body, t_ms) or (kind, body, t_ms, tq) tuples.
+            keys: None, or one producer key (text up to 200 characters, or None)
+                per item. An item whose key was committed before, in this call
+                or an earlier one, is not appended again: its earlier seq is
+                returned. A producer that notes elsewhere what it appended
+                (a reading cycle's ledger) appends first under a key, then
+                notes; after a crash between the two it appends again and
+                gets no duplicate. Keys are kept ``Limits.key_retention_s``.
 
         Returns:
-            Their sequence numbers, consecutive, in the order given.
+            Their sequence numbers, in the order given: consecutive new ones,
+            and for a known key the seq it was committed under.
 
         Raises:
             As ``append``, for the whole batch.
         """
         items = [self._normalise(item) for item in items]
+        if keys is not None:
+            keys = list(keys)
+            if len(keys) != len(items):
+                raise ValueError("keys must match items one to one: %d keys for %d items" % (len(keys), len(items)))
+            for key in keys:
+                if key is not None and (not isinstance(key, str) or not 0 < len(key) <= 200):
+                    raise ValueError("a producer key is text of 1 to 200 characters or None, got %r" % (key,))
         if not items:
             return []
         with self._lock:
             self._check_open()
-            core = self.core
-            epoch = core.epoch
-            seq = core.last_seq + 1
-            prev = core.last_hash
-            rows = []
-            classes = []
-            for kind, body, t_ms, tq in items:
-                data = encode_record(self._key, src=self._src, epoch=epoch, seq=seq, prev=prev, t_ms=t_ms, tq=tq,
-                                     kind=kind, body=body)
-                prev = record_hash(data)
-                klass = storage_class(kind)
-                classes.append(klass)
-                rows.append((seq, kind, 1 if klass == DROPPABLE else 0, t_ms, len(data), data))
-                seq += 1
-            admission = core.admit([(r[1], c, r[4]) for r, c in zip(rows, classes)])
-
-            def body():
-                shed = []
-                if admission.must_shed:
-                    candidates = self._execute("SELECT seq, nbytes FROM records WHERE droppable = 1 ORDER BY seq")
-                    shed = core.choose_shed(admission, candidates)
-                    for s, _n in shed:
-                        self._execute("DELETE FROM records WHERE seq = ?", (s,))
-                for row in rows:
-                    self._execute("INSERT INTO records (seq, kind, droppable, t_ms, nbytes, data) "
-                                  "VALUES (?, ?, ?, ?, ?, ?)", row)
-                self._execute("UPDATE meta SET last_seq = ?, last_hash = ? WHERE id = 1", (rows[-1][0], prev))
-                return shed
-
-            shed = self._transaction("append %d record%s" % (len(rows), "" if len(rows) == 1 else "s"), body)
-            events = core.appended(admission, prev, shed)
+            if keys is not None and any(k is not None for k in keys):
+                seqs, events = self._append_keyed(items, keys)
+            else:
+                seqs, events = self._append_locked(items)
         self._emit(events)
-        return [r[0] for r in rows]
+        return seqs
+
+    def _append_keyed(self, items, keys):
+        known = {}
+        for key in set(k for k in keys if k is not None):
+            row = self._run("read producer keys", self._one, "SELECT seq FROM record_keys WHERE key = ?", (key,))
+            if row is not None:
+                known[key] = row[0]
+        fresh, fresh_keys, slots = [], [], []
+        for item, key in zip(items, keys):
+            if key is not None and key in known:
+                slots.append(("known", key))
+            elif key is not None and key in fresh_keys:
+                slots.append(("new", fresh_keys.index(key)))
+            else:
+                slots.append(("new", len(fresh)))
+                fresh.append(item)
+                fresh_keys.append(key)
+        seqs, events = self._append_locked(fresh, fresh_keys) if fresh else ([], [])
+        return [known[ref] if how == "known" else seqs[ref] for how, ref in slots], events
+
+    def _append_locked(self, items, keys=None):
+        """Append under the lock; returns (seqs, events). The caller emits the events unlocked."""
+        core = self.core
+        epoch = core.epoch
+        seq = core.last_seq + 1
+        prev = core.last_hash
+        rows = []
+        classes = []
+        for kind, body, t_ms, tq in items:
+            data = encode_record(self._key, src=self._src, epoch=epoch, seq=seq, prev=prev, t_ms=t_ms, tq=tq,
+                                 kind=kind, body=body)
+            prev = record_hash(data)
+            klass = storage_class(kind)
+            classes.append(klass)
+            rows.append((seq, kind, 1 if klass == DROPPABLE else 0, t_ms, len(data), data))
+            seq += 1
+        admission = core.admit([(r[1], c, r[4]) for r, c in zip(rows, classes)])
+
+        def body():
+            shed = []
+            if admission.must_shed:
+                candidates = self._execute("SELECT seq, nbytes FROM records WHERE droppable = 1 ORDER BY seq")
+                shed = core.choose_shed(admission, candidates)
+                for s, _n in shed:
+                    self._execute("DELETE FROM records WHERE seq = ?", (s,))
+            for row in rows:
+                self._execute("INSERT INTO records (seq, kind, droppable, t_ms, nbytes, data) "
+                              "VALUES (?, ?, ?, ?, ?, ?)", row)
+            self._execute("UPDATE meta SET last_seq = ?, last_hash = ? WHERE id = 1", (rows[-1][0], prev))
+            if keys is not None:
+                now_ms = self._clock()[0]
+                for row, key in zip(rows, keys):
+                    if key is not None:
+                        self._execute("INSERT INTO record_keys (key, seq, t_ms) VALUES (?, ?, ?)",
+                                      (key, row[0], now_ms))
+                self._execute("DELETE FROM record_keys WHERE t_ms < ?",
+                              (now_ms - int(self.limits.key_retention_s * 1000),))
+            return shed
+
+        shed = self._transaction("append %d record%s" % (len(rows), "" if len(rows) == 1 else "s"), body)
+        events = core.appended(admission, prev, shed)
+        return [r[0] for r in rows], events
 
     def _normalise(self, item):
         if not isinstance(item, (tuple, list)) or not 2 <= len(item) <= 4:

@@ -30,10 +30,12 @@ class Limits:
             producer skips it). Shedding leaves holes (``Gap``) that the hall
             cannot ack past until devices send signed gap notices and the hall
             accepts them (docs/decisions.md).
+        key_retention_s: how long producer keys (``append_many(keys=)``) are
+            remembered: 8 days, longer than a reading cycle's catch-up window.
     """
 
     def __init__(self, max_records=None, max_bytes=None, alarm_at=0.9, alarm_clear_at=None, window=1000,
-                 billing_reserve=0.05, shed_droppable=False):
+                 billing_reserve=0.05, shed_droppable=False, key_retention_s=8 * 86400):
         for name, value in (("max_records", max_records), ("max_bytes", max_bytes)):
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError("%s must be a positive int or None, got %r" % (name, value))
@@ -54,6 +56,9 @@ class Limits:
         self.window = window
         self.billing_reserve = billing_reserve
         self.shed_droppable = bool(shed_droppable)
+        if not isinstance(key_retention_s, (int, float)) or key_retention_s <= 0:
+            raise ValueError("key_retention_s must be a positive number, got %r" % (key_retention_s,))
+        self.key_retention_s = key_retention_s
 
     def bound(self, billing):
         """(max_records, max_bytes) for a batch with (``billing``) or without billing records."""
