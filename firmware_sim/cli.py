@@ -117,7 +117,8 @@ Examples:
 """)
 @click.option("--meters", "meters_path", default=SAMPLE, show_default=True, metavar="FILE",
               help="Meters file (TOML: [bus], [[meter]], [[fault]] tables). 'sample' is the packaged "
-                   "firmware_sim/samples/meters.toml with 20 meters of both editions; copy it to start your own.")
+                   "firmware_sim/samples/meters.toml with a supply meter and 20 customer meters of both editions; "
+                   "copy it to start your own.")
 @click.option("--pty", "use_pty", is_flag=True,
               help="Serve on a pseudo-terminal (the default); prints its path for the master to open. A pty "
                    "ignores the baud and parity the master sets; the wire timing is simulated anyway.")

@@ -1,6 +1,6 @@
 """The demo: a simulated RS-485 line of meters, read by the concentrator.
 
-What ``make demo`` runs. It starts the sample line (20 meters, 14 speaking
+What ``make demo`` runs. It starts the sample line (21 meters, 15 speaking
 DL/T 645-2007 and 6 speaking -1997) on a pseudo-terminal, with the meters'
 clocks running fast so energy visibly grows between cycles, then runs the
 concentrator as a separate process, the way an operator would: ``concentrator
@@ -31,7 +31,7 @@ DIS = ["forward_active_total", "voltage_a", "active_power_total", "time"]
 def _parse_args(argv):
     parser = argparse.ArgumentParser(
         prog="python -m firmware_sim.demo",
-        description="Run a simulated RS-485 line of 20 DL/T 645 meters and watch the concentrator read it.")
+        description="Run a simulated RS-485 line of 21 DL/T 645 meters and watch the concentrator read it.")
     parser.add_argument("--minutes", type=float, default=0,
                         help="stop after this many minutes (default: run until Ctrl-C)")
     parser.add_argument("--baud", type=int, default=2400, choices=[1200, 2400, 4800, 9600],

@@ -12,6 +12,9 @@ Schema (see ``samples/meters.toml`` for a commented example)::
     [[meter]]               # one table per meter, handed to Meter(config, now_s)
     address = "202311150001"
     ...                     # the meter firmware's keys (std, reply_delay_ms, ...)
+    ct_ratio = 40           # the bus's wiring keys (_supply.py): CT and PT ratios,
+    supplies = "all"        # and for a supply meter (台区总表) what it feeds
+    loss_pct = 4.0          # and the area's technical loss
 
     [[fault]]               # optional, any number
     kind = "slow"           # see FAULT_KINDS
@@ -27,6 +30,7 @@ import tomllib
 
 from ._errors import BusConfigError, FaultError
 from ._faults import check_fault
+from ._supply import WIRING_KEYS, Wiring, follow, history_base_kw, resolve_supplies, split_wiring
 
 BUS_DEFAULTS = {"baud": 2400, "bits_per_byte": 11, "time_scale": 1.0, "start_utc": None, "seed": None}
 _TOP_KEYS = ("bus", "meter", "fault")
@@ -182,7 +186,7 @@ def _meter_problem(exc):
     if exc.key is None:
         return str(exc)
     if exc.key not in DEFAULTS:
-        close = difflib.get_close_matches(exc.key.lower(), list(DEFAULTS), n=1)
+        close = difflib.get_close_matches(exc.key.lower(), list(DEFAULTS) + list(WIRING_KEYS), n=1)
         hint = "; did you mean %r?" % close[0] if close else "; the keys are listed in docs/simulator.md"
         return "unknown key %r%s" % (exc.key, hint)
     return "key %r must be %s, got %r" % (exc.key, exc.expected, exc.got)
@@ -191,27 +195,58 @@ def _meter_problem(exc):
 def build_meters(configs, now_s, path=None):
     """Make meters from config dicts (or pass meter objects through).
 
+    The bus's own keys (``supplies``, ``loss_pct``, ``ct_ratio``,
+    ``pt_ratio``; see ``_supply``) are taken out before the rest goes to the
+    firmware. Supply meters are built after the meters they feed, then made
+    to follow them.
+
     Args:
         configs: dicts for ``firmware_sim.meter.Meter``, or ready meter objects.
         now_s: simulation UTC epoch seconds at start.
         path: the file they came from, for messages.
 
     Returns:
-        list of meters.
+        list of meters, in the order given.
 
     Raises:
-        BusConfigError: a config the meter firmware rejects, naming the entry and key.
+        BusConfigError: a config the meter firmware rejects, or bad wiring
+            keys, naming the entry and key.
     """
-    out = []
+    from firmware_sim.meter import Meter, MeterConfigError
+    firmware, wirings, addresses = [], [], []
     for i, config in enumerate(configs):
         if not isinstance(config, dict):
-            out.append(config)
+            firmware.append(config)
+            wirings.append(Wiring())
+            addresses.append(config.address)
             continue
-        from firmware_sim.meter import Meter, MeterConfigError
         address = check_address(config.get("address"), path, i)
+        rest, wiring = split_wiring(config, path, i)
+        firmware.append(rest)
+        wirings.append(wiring)
+        addresses.append(address)
+    supplies = resolve_supplies(wirings, addresses, path)
+    out = [None] * len(firmware)
+
+    def build(i, config):
         try:
-            out.append(Meter(config, now_s))
+            return Meter(config, now_s)
         except MeterConfigError as exc:
-            raise BusConfigError("%smeter %d (address %s): %s" % (_where(path), i, address, _meter_problem(exc)),
-                                 path=path, index=i, address=address, key=exc.key) from exc
+            raise BusConfigError("%smeter %d (address %s): %s" % (_where(path), i, addresses[i], _meter_problem(exc)),
+                                 path=path, index=i, address=addresses[i], key=exc.key) from exc
+
+    for i, config in enumerate(firmware):
+        if i not in supplies:
+            out[i] = build(i, config) if isinstance(config, dict) else config
+    for i, fed_indexes in supplies.items():
+        fed = []
+        for j in fed_indexes:
+            if not hasattr(out[j], "ledger"):
+                raise BusConfigError("%smeter %d (address %s): key 'supplies' must name simulated DL/T 645 "
+                                     "meters, got %s" % (_where(path), i, addresses[i], addresses[j]),
+                                     path=path, index=i, address=addresses[i], key="supplies")
+            fed.append((out[j], wirings[j]))
+        config = dict(firmware[i])
+        config.setdefault("base_kw", history_base_kw(fed, wirings[i]))
+        out[i] = follow(build(i, config), fed, wirings[i], now_s)
     return out

@@ -101,14 +101,19 @@ def test_sample_archive_matches_the_simulated_line():
         assert meter.protocol == entry["std"]
         assert meter.phases == entry["phases"]
         assert meter.baud == entry["baud"]
-    assert [m.address for m in parsed.meters if m.role == "supply"] == ["202311150031"]
-    assert meters["202311150031"].ct_ratio == 40.0
+    # The supply meter and the CT-metered shop carry the ratios the simulator wires them with.
+    assert [m.address for m in parsed.meters if m.role == "supply"] == ["202311150030"]
+    assert [(e["address"], e.get("supplies")) for e in sim if "supplies" in e] == [("202311150030", "all")]
+    for entry in sim:
+        assert meters[entry["address"]].ct_ratio == entry.get("ct_ratio", 1)
+        assert meters[entry["address"]].pt_ratio == entry.get("pt_ratio", 1)
+    assert meters["202311150030"].ct_ratio == 40.0
     assert len({m.area for m in parsed.meters}) == 1 and len({m.line for m in parsed.meters}) == 1
 
 
 def test_sample_imports_without_warnings(archive):
     summary = archive.import_file(SAMPLE, mode="replace")
-    assert (summary.added, summary.meters, summary.lines, summary.areas, summary.warnings) == (20, 20, 1, 1, [])
+    assert (summary.added, summary.meters, summary.lines, summary.areas, summary.warnings) == (21, 21, 1, 1, [])
 
 
 def test_docs_examples_parse_to_the_same_archive():

@@ -17,8 +17,8 @@ SAMPLE = str(REPO / "concentrator" / "samples" / "archive.csv")
 HEADER = "address,unit,protocol,line,port,baud,parity,area,role,customer,phases,ct_ratio,pt_ratio,name,location\n"
 SUPPLY = "202311150031,,2007,line1,/dev/ttyUSB0,2400,E,TQ1,supply,,3,200/5,1,总表,配电房\n"
 CUSTOMER = "202311150032,,2007,line1,/dev/ttyUSB0,2400,E,TQ1,customer,320100017890,1,1,1,,\n"
-SAMPLE_SUMMARY = ("imported 20 meters on 1 line in 1 area into {db} (replace): 20 added, 0 updated, 0 removed, "
-                  "0 unchanged; the archive holds 20 meters on 1 line in 1 area\n")
+SAMPLE_SUMMARY = ("imported 21 meters on 1 line in 1 area into {db} (replace): 21 added, 0 updated, 0 removed, "
+                  "0 unchanged; the archive holds 21 meters on 1 line in 1 area\n")
 
 
 def run(*args):
@@ -53,7 +53,7 @@ def test_import_defaults_to_the_database_in_the_current_directory(tmp_path, monk
     monkeypatch.chdir(tmp_path)
     result = run("import", SAMPLE)
     assert result.exit_code == 0
-    assert result.stdout.startswith("imported 20 meters on 1 line in 1 area into concentrator.db (merge)")
+    assert result.stdout.startswith("imported 21 meters on 1 line in 1 area into concentrator.db (merge)")
     assert (tmp_path / "concentrator.db").is_file()
 
 
@@ -62,9 +62,9 @@ def test_merge_then_replace(filled, tmp_path):
                                                  "customer,320100099999,1,1,1,,\n")
     merged = run("import", more, "--db", filled, "--merge")
     assert merged.stdout == ("imported 1 meter on 1 line in 1 area into %s (merge): 1 added, 0 updated, 0 removed, "
-                             "0 unchanged; the archive holds 21 meters on 1 line in 1 area\n" % filled)
+                             "0 unchanged; the archive holds 22 meters on 1 line in 1 area\n" % filled)
     replaced = run("import", more, "--db", filled, "--replace")
-    assert replaced.stdout.endswith("0 added, 0 updated, 20 removed, 1 unchanged; the archive holds 1 meter on 1 line "
+    assert replaced.stdout.endswith("0 added, 0 updated, 21 removed, 1 unchanged; the archive holds 1 meter on 1 line "
                                     "in 1 area\n")
     # An area left without its supply meter is a warning, not an error.
     assert replaced.stderr == ("warning: %s line 2: role: expected one supply meter (台区总表) in area 'TQ0001', "
@@ -120,12 +120,12 @@ def test_dry_run_changes_nothing_and_creates_no_database(db, filled, tmp_path):
     fresh = tmp_path / "fresh.db"
     result = run("import", SAMPLE, "--db", fresh, "--dry-run")
     assert result.exit_code == 0
-    assert result.stdout.startswith("dry run: would import 20 meters on 1 line in 1 area into %s (merge): 20 added"
+    assert result.stdout.startswith("dry run: would import 21 meters on 1 line in 1 area into %s (merge): 21 added"
                                     % fresh)
     assert result.stdout.endswith("; nothing was changed\n")
     assert not fresh.exists()
     again = run("import", SAMPLE, "--db", filled, "--dry-run", "--replace")
-    assert "0 added, 0 updated, 0 removed, 20 unchanged" in again.stdout
+    assert "0 added, 0 updated, 0 removed, 21 unchanged" in again.stdout
     assert len(Archive(filled).imports()) == 1
 
 
@@ -137,9 +137,9 @@ def test_list_shows_a_table_with_masked_customer_numbers(filled):
                                 "name", "location"]
     assert lines[1].split() == ["line1", "000009310421", "1997", "TQ0001", "customer", "32******0518", "1", "1", "1",
                                 "表箱", "B1"]
-    supply = next(line for line in lines if "202311150031" in line)
-    assert supply.split() == ["line1", "202311150031", "2007", "TQ0001", "supply", "1", "40", "1", "台区总表", "配电房"]
-    assert lines[-2:] == ["line1: socket://127.0.0.1:4059, 2400 baud 8E1, 20 meters", "20 meters on 1 line in 1 area"]
+    supply = next(line for line in lines if "202311150030" in line)
+    assert supply.split() == ["line1", "202311150030", "2007", "TQ0001", "supply", "3", "40", "1", "台区总表", "配电房"]
+    assert lines[-2:] == ["line1: socket://127.0.0.1:4059, 2400 baud 8E1, 21 meters", "21 meters on 1 line in 1 area"]
     # S-01: no full customer number anywhere.
     assert "320100010518" not in result.output
     # Chinese names take two columns: the location column starts at one terminal column on every row.
@@ -155,13 +155,13 @@ def test_list_formats_mask_customer_numbers(filled, fmt):
     assert "32******0518" in result.stdout and "320100010518" not in result.stdout
     if fmt == "json":
         objs = [json.loads(line) for line in result.stdout.splitlines()]
-        assert len(objs) == 20 and objs[0]["customer"] == "32******0518" and objs[0]["unit"] is None
+        assert len(objs) == 21 and objs[0]["customer"] == "32******0518" and objs[0]["unit"] is None
     else:
         assert result.stdout.startswith(HEADER)
 
 
 def test_list_filters_name_what_exists(filled):
-    assert len(run("list", "--db", filled, "--area", "TQ0001", "--format", "json").stdout.splitlines()) == 20
+    assert len(run("list", "--db", filled, "--area", "TQ0001", "--format", "json").stdout.splitlines()) == 21
     result = run("list", "--db", filled, "--area", "TQ9")
     assert result.exit_code == 1
     assert result.stderr == "Error: no area 'TQ9' in the archive in %s; its areas are TQ0001\n" % filled
@@ -192,12 +192,12 @@ def test_export_round_trips_with_full_numbers_in_a_private_file(filled, tmp_path
     out = tmp_path / name
     result = run("export", out, "--db", filled)
     assert result.exit_code == 0
-    assert result.stdout == ("exported 20 meters on 1 line in 1 area to %s (full customer numbers: keep it "
+    assert result.stdout == ("exported 21 meters on 1 line in 1 area to %s (full customer numbers: keep it "
                              "confidential)\n" % out)
     assert os.stat(out).st_mode & 0o777 == 0o600
     assert "320100010518" in out.read_text(encoding="utf-8-sig")
     again = run("import", out, "--db", filled, "--replace")
-    assert "0 added, 0 updated, 0 removed, 20 unchanged" in again.stdout
+    assert "0 added, 0 updated, 0 removed, 21 unchanged" in again.stdout
     copy = tmp_path / "copy.db"
     run("import", out, "--db", copy, "--replace")
     assert Archive(copy).meters() == Archive(filled).meters()
@@ -223,8 +223,8 @@ def test_masked_export_cannot_be_imported_back(filled, tmp_path):
 def test_export_to_standard_output(filled):
     result = run("export", "-", "--db", filled, "--format", "toml")
     assert result.exit_code == 0
-    assert result.stdout.count("\n[[meter]]\n") == 20
-    assert result.stderr == "exported 20 meters on 1 line in 1 area (full customer numbers: keep it confidential)\n"
+    assert result.stdout.count("\n[[meter]]\n") == 21
+    assert result.stderr == "exported 21 meters on 1 line in 1 area (full customer numbers: keep it confidential)\n"
 
 
 def test_export_errors(tmp_path):
@@ -255,7 +255,7 @@ def test_real_process(tmp_path):
     done = concentrator("import", SAMPLE, "--replace")
     assert (done.returncode, done.stdout, done.stderr) == (0, SAMPLE_SUMMARY.format(db="concentrator.db"), "")
     listed = concentrator("list", "--format", "json")
-    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 20
+    assert listed.returncode == 0 and len(listed.stdout.splitlines()) == 21
     bad = write(tmp_path / "bad.toml", '[[meter]]\naddress = "202311150032"\n')
     failed = concentrator("import", bad, "--db", db)
     assert failed.returncode == 1

@@ -109,7 +109,7 @@ def test_bus_serves_the_sample_over_tcp_and_stops_on_sigterm(sim):
     assert first.startswith("url: socket://127.0.0.1:")
     url = first.split(": ", 1)[1]
     proc.until(lambda text: text.startswith("ready:"))
-    assert sum(text.startswith("meter ") for text in proc.lines) == 20
+    assert sum(text.startswith("meter ") for text in proc.lines) == 21
     frame = read_one(url, FAST_METER)
     assert frame is not None and frame.address == FAST_METER and frame.is_reply
     proc.until(lambda text: text.startswith("traffic:") and "replies 1" in text)
@@ -124,7 +124,7 @@ def test_bus_json_lines_and_stdin_commands(sim):
     assert first["event"] == "listening" and first["url"].startswith("socket://127.0.0.1:")
     proc.until(lambda text: json.loads(text)["event"] == "ready")
     meters = [json.loads(text) for text in proc.lines if json.loads(text)["event"] == "meter"]
-    assert len(meters) == 20 and {m["std"] for m in meters} == {"2007", "1997"}
+    assert len(meters) == 21 and {m["std"] for m in meters} == {"2007", "1997"}
 
     proc.send("silent %s" % FAST_METER)
     result = json.loads(proc.line())

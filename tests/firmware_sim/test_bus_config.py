@@ -50,10 +50,12 @@ def test_good_file_loads(tmp_path):
                                   {"kind": "noise", "rate_per_min": 3}]
 
 
-def test_sample_has_20_meters_of_both_editions_and_all_build():
+def test_sample_has_a_supply_meter_and_20_customers_of_both_editions_and_all_build():
     meters, settings = load_bus_config(SAMPLE)
-    assert len(meters) == 20
-    assert sum(m["std"] == "2007" for m in meters) == 14 and sum(m["std"] == "1997" for m in meters) == 6
+    assert len(meters) == 21
+    assert sum(m["std"] == "2007" for m in meters) == 15 and sum(m["std"] == "1997" for m in meters) == 6
+    supply = [m for m in meters if "supplies" in m]
+    assert len(supply) == 1 and supply[0]["phases"] == 3 and supply[0]["std"] == "2007"
     delays = [m["reply_delay_ms"] for m in meters]
     assert all(20 <= d <= 500 for d in delays)                     # DL/T 645 §16
     assert sum(30 <= d <= 120 for d in delays) >= 14
