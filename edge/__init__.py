@@ -4,7 +4,8 @@
 key; ``edge.outbox`` the SQLite outbox that commits every record before it is
 published; ``edge.publisher`` drains it to the hall's broker. ``DeviceConfig``
 (``load_device_config``) reads a device's TOML tables, and ``DeviceRuntime``
-opens the three together from it. Errors of all of them are one family under
+opens the three together from it. ``edge.clock`` says how good the device's
+time is (the ``tq`` of every record). Errors of all of them are one family under
 ``EdgeError``, re-exported here.
 """
 
