@@ -642,3 +642,58 @@ def archive_export(file, db_path, fmt, masked):
     except ArchiveError as exc:
         _fail(exc)
     click.echo("exported %s to %s (%s)" % (_counts(len(meters), lines, areas), file, note))
+
+
+# ------------------------------------------------------------------ agent
+
+@cli.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The agent's TOML file: the device tables ([device], [hall], [outbox], [publisher]), "
+                   "[agent] and [cycles].")
+def run(config_path):
+    """Run the concentrator agent: read every archive meter in reading cycles and send the values to the hall.
+
+    Plans the realtime, daily and monthly cycles of [cycles], notes each in
+    the completeness ledger, reads the meters of every archive line (one
+    thread per line) and commits each value to the outbox, which the
+    publisher sends to the hall. Prints one line per cycle opened and
+    closed. SIGTERM or SIGINT stops it after the reads in progress; a
+    restart carries on with the pending items of open cycles, and sends
+    no value twice.
+    """
+    import signal
+    import threading
+
+    import edge
+
+    from ._agent import Agent, load_agent_config
+    stop = threading.Event()
+    try:
+        config = load_agent_config(config_path)
+        agent = Agent(config)
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda _sig, _frame: stop.set())
+        agent.run(stop)
+    except (ConcentratorError, edge.EdgeError) as exc:
+        _fail(exc)
+
+
+@cli.command()
+@_db_option
+@click.option("--cycle", "cycle_id", default=None, metavar="ID", help="Show only this cycle (e.g. rt-2026-11-23T10:15).")
+@click.option("--limit", type=click.IntRange(1), default=10, show_default=True, help="The newest cycles to show.")
+def ledger(db_path, cycle_id, limit):
+    """Show the completeness ledger: per reading cycle, items expected, read, failed and pending.
+
+    Under each cycle the meters with failed items are listed with their
+    reasons (timeout, garbled, abnormal, quarantined, deadline): the meters
+    not read (表计未抄见, M-10).
+    """
+    from ._ledger import Ledger, render_ledger
+    if not os.path.exists(db_path):
+        raise click.ClickException("no agent database %s" % db_path)
+    try:
+        with Ledger(db_path) as book:
+            click.echo(render_ledger(book, limit=limit, cycle_id=cycle_id))
+    except ConcentratorError as exc:
+        _fail(exc)

@@ -1,0 +1,486 @@
+"""The concentrator agent (``concentrator run``): plans reading cycles, reads the
+meters of every archive line, and sends the values to the hall.
+
+A thin adapter (STYLE.md) that joins parts which already exist: the planner
+(``plan_due``) says which cycles are due, the ``Ledger`` holds what each
+cycle expected, read and failed, one ``LineRunner`` per archive line reads,
+and the device runtime's outbox commits every record before the publisher
+sends it. The agent owns the clock and the loop, nothing else.
+
+Invariants (tests/concentrator/test_agent.py):
+
+* A value read is appended to the outbox *before* the ledger notes it, under
+  the producer key ``"<cycle>|<meter>|<item>"``. After a crash between the
+  two, the item is still pending in the ledger, is read again after the
+  restart, and its second append is refused by the key: the hall gets each
+  (cycle, meter, item) once.
+* The ledger's cycle ids are the planner's ``last``: a restart never opens a
+  cycle twice, and only a cycle the ledger newly opened is submitted. At
+  start the pending items of open cycles are submitted again.
+* A closed cycle sends one ``cycle`` record (key ``"cycle|<cycle>"``); cycles
+  closed in the last day are appended again at start, which the key makes
+  harmless, so a crash right after a close loses no cycle record.
+
+Every value goes out as a ``reading`` record, the daily and monthly ones too;
+``frozen`` records (FROZEN_V1, with the freeze time and index) come later.
+
+A failure to append to the outbox (outbox full, disk error) is not caught:
+the item stays pending in the ledger and is read again after a restart.
+"""
+
+import os
+import queue
+import re
+import sys
+import time
+
+import edge
+from edge.clock import ClockQuality
+from protocols.topics import IDENTIFIER_PATTERN
+
+from ._cycles import meter_text, plan_due, resolve_item
+from ._cycles_config import STD_1997, STD_2007, CycleConfig, CycleConfigError, modbus_model
+from ._errors import ConcentratorError, LineError
+from ._ledger import Ledger
+from ._line import DEFAULT_PACING_S, DEFAULT_TIMEOUT_S
+from ._modbus import DEFAULT_MODBUS_TIMEOUT_S, ModbusLine, read_modbus
+from ._reader import Reading
+from ._runner import DLT645Driver, LineRunner, stop_all
+from ._schedule_events import ItemFailed, ItemRead, MeterQuarantined, MeterRecovered, ScheduleError
+from .archive import Archive, ArchiveError
+
+DEFAULT_DB = "concentrator.db"
+DEFAULT_POLL_S = 1.0
+_AGENT_KEYS = ("db", "poll_s", "lines")
+_LINE_KEYS = ("timeout_s", "pacing_s")
+# Cycles closed this recently get their cycle record appended again at start;
+# well inside the outbox's key retention (8 days), so the key still dedupes it.
+_RESEND_CLOSED_MS = 86400 * 1000
+# A progress line lists at most this many failed items, then "...".
+_FAILED_SHOWN = 5
+_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
+
+
+class AgentConfigError(ConcentratorError):
+    """The agent's config file is wrong.
+
+    Attributes:
+        path: the file; key: the ``table.key`` at fault (or None).
+    """
+
+    def __init__(self, message, path=None, key=None):
+        super().__init__(message)
+        self.path = path
+        self.key = key
+
+
+class AgentConfig:
+    """A parsed agent config file.
+
+    Attributes:
+        source: the file; device: its ``edge.DeviceConfig``; db_path: the
+        archive and ledger file; poll_s: the loop period; lines: {line name:
+        {"timeout_s", "pacing_s"}} overrides; cycles: a ``CycleConfig``.
+    """
+
+    def __init__(self, source, device, db_path, poll_s, lines, cycles):
+        self.source = source
+        self.device = device
+        self.db_path = db_path
+        self.poll_s = poll_s
+        self.lines = lines
+        self.cycles = cycles
+
+
+def _bad(path, key, expected, got):
+    raise AgentConfigError("%s: %s: expected %s, got %r" % (path, key, expected, got), path, key)
+
+
+def _seconds(path, table, key, where, low, high):
+    value = table[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        _bad(path, "%s.%s" % (where, key), "seconds from %s to %s" % (low, high), value)
+    return float(value)
+
+
+def load_agent_config(path):
+    """Read and check an agent config file: the device tables, ``[agent]`` and ``[cycles]``.
+
+    ``[agent]`` keys: ``db`` (relative to the file's directory, default
+    ``concentrator.db``), ``poll_s`` (default 1.0) and ``[agent.lines.<name>]``
+    tables with ``timeout_s`` and ``pacing_s``.
+
+    Returns:
+        an ``AgentConfig``.
+
+    Raises:
+        edge.ConfigError: the file is missing or not TOML, or a device table is wrong.
+        AgentConfigError: an [agent] or [cycles] key is wrong; names the file and key.
+    """
+    path = str(path)
+    doc = edge.read_toml(path)
+    device = edge.parse_device_config(doc, source=path)
+    agent = doc.get("agent", {})
+    if not isinstance(agent, dict):
+        _bad(path, "agent", "a table", agent)
+    for key in agent:
+        if key not in _AGENT_KEYS:
+            _bad(path, "agent.%s" % key, "one of the keys %s" % ", ".join(_AGENT_KEYS), key)
+    db = agent.get("db", DEFAULT_DB)
+    if not isinstance(db, str) or not db:
+        _bad(path, "agent.db", "a file name", db)
+    db_path = db if os.path.isabs(db) else os.path.join(os.path.dirname(os.path.abspath(path)), db)
+    poll_s = _seconds(path, agent, "poll_s", "agent", 0.01, 60.0) if "poll_s" in agent else DEFAULT_POLL_S
+    lines = {}
+    tables = agent.get("lines", {})
+    if not isinstance(tables, dict):
+        _bad(path, "agent.lines", "a table of [agent.lines.<name>] tables", tables)
+    for name, table in tables.items():
+        where = "agent.lines.%s" % name
+        if not isinstance(table, dict):
+            _bad(path, where, "a table", table)
+        for key in table:
+            if key not in _LINE_KEYS:
+                _bad(path, "%s.%s" % (where, key), "one of the keys %s" % ", ".join(_LINE_KEYS), key)
+        lines[name] = {}
+        if "timeout_s" in table:
+            lines[name]["timeout_s"] = _seconds(path, table, "timeout_s", where, 0.01, 60.0)
+        if "pacing_s" in table:
+            lines[name]["pacing_s"] = _seconds(path, table, "pacing_s", where, 0.0, 10.0)
+    try:
+        cycles = CycleConfig.from_dict(doc.get("cycles"))
+    except CycleConfigError as exc:
+        raise AgentConfigError("%s: %s" % (path, exc), path, exc.key) from exc
+    return AgentConfig(path, device, db_path, poll_s, lines, cycles)
+
+
+# ---- drivers: the ledger's meter text and item names in, Readings out ------------
+
+class ModbusDriver:
+    """Modbus reads on one line, one attempt each, for ``LineRunner``.
+
+    Args:
+        url, baud, parity, timeout_s: as ``ModbusLine``.
+        meters: {meter: (unit id, model id, 12-digit address)}; ``meter`` is
+            what jobs name (the ledger's meter text).
+
+    The line opens at the first read and closes after a ``LineError``.
+    """
+
+    def __init__(self, url, meters, baud=9600, parity="N", timeout_s=DEFAULT_MODBUS_TIMEOUT_S):
+        self.url = url
+        self.meters = dict(meters)
+        self._args = (baud, parity, timeout_s)
+        self._line = None
+
+    def read(self, meter, item):
+        """One attempt to read item name ``item``; raises as ``read_modbus``."""
+        if meter not in self.meters:
+            raise ConcentratorError("meter %s is not on Modbus line %s" % (meter, self.url))
+        unit, model, address = self.meters[meter]
+        if self._line is None:
+            baud, parity, timeout_s = self._args
+            line = ModbusLine(self.url, baud=baud, parity=parity, timeout_s=timeout_s)
+            line.open()
+            self._line = line
+        try:
+            return read_modbus(self._line, unit, model, item, meter=address, retries=0)
+        except LineError:
+            self.close()        # opened again at the next read (a gateway restarted)
+            raise
+
+    def close(self):
+        if self._line is not None:
+            line, self._line = self._line, None
+            line.close()
+
+
+class _ArchiveDLT645:
+    """A ``DLT645Driver`` whose jobs name meter text and item names (resolved per edition)."""
+
+    def __init__(self, driver, meters):
+        self.driver = driver
+        self.meters = dict(meters)      # {meter text: (address, std)}
+
+    def read(self, meter, item):
+        if meter not in self.meters:
+            raise ConcentratorError("meter %s is not on line %s" % (meter, self.driver.url))
+        address, std = self.meters[meter]
+        return self.driver.read(address, resolve_item(std, item))
+
+    def close(self):
+        self.driver.close()
+
+
+def make_driver(line, overrides=None):
+    """The runner driver for an ``ArchiveLine``.
+
+    Raises:
+        AgentConfigError: the line mixes DL/T 645 and Modbus meters (one port
+            cannot be both), or has a meter of unknown protocol.
+    """
+    overrides = overrides or {}
+    modbus, dlt = {}, {}
+    for m in line.meters:
+        if m.protocol in (STD_2007, STD_1997):
+            dlt[meter_text(m.key)] = (m.address, m.protocol)
+        elif modbus_model(m.protocol) is not None:
+            modbus[meter_text(m.key)] = (m.unit, modbus_model(m.protocol).name, m.address)
+        else:
+            raise AgentConfigError("line %s: meter %s has protocol %r, not \"2007\", \"1997\" or a known "
+                                   "\"modbus:<model>\"" % (line.name, m.address, m.protocol), key=line.name)
+    if modbus and dlt:
+        raise AgentConfigError("line %s mixes DL/T 645 and Modbus meters on one port %s"
+                               % (line.name, line.port), key=line.name)
+    if modbus:
+        return ModbusDriver(line.port, modbus, line.baud, line.parity,
+                            overrides.get("timeout_s", DEFAULT_MODBUS_TIMEOUT_S))
+    driver = DLT645Driver(line.port, {a: s for a, s in dlt.values()}, line.baud, line.parity,
+                          overrides.get("timeout_s", DEFAULT_TIMEOUT_S), overrides.get("pacing_s", DEFAULT_PACING_S))
+    return _ArchiveDLT645(driver, dlt)
+
+
+# ---- record bodies ------------------------------------------------------------------
+
+def reading_body(meter, job_item, cycle_id, reading, read_ms):
+    """The READING_V1 body of a ``Reading`` of ``meter`` (an ArchiveMeter)."""
+    if isinstance(reading, Reading):
+        d = reading.as_dict()
+        di, std, value, unit = d["di"], reading.std, reading.value, reading.unit
+    else:       # not a Reading: should not happen with our drivers, but say what was read
+        raise ConcentratorError("meter %s item %s: driver returned %r, not a Reading" % (meter.address, job_item,
+                                                                                          reading))
+    if isinstance(value, (bytearray, memoryview)):
+        value = bytes(value)
+    return {"meter": meter.address, "di": di, "name": str(job_item), "value": value, "unit": unit or "",
+            "std": std if std in ("2007", "1997") else "modbus", "cycle": cycle_id, "read_t": int(read_ms)}
+
+
+def cycle_body(summary, items, meters):
+    """The CYCLE_V1 body of a closed cycle: counts are meters, as the schema says."""
+    per_meter = {}
+    for row in items:
+        per_meter.setdefault(row["meter"], set()).add(row["state"])
+    read = [m for m, states in per_meter.items() if states == {"read"}]
+    failed = [m for m, states in per_meter.items() if "failed" in states]
+    missing = sorted({_address(m, meters) for m in per_meter if m not in read})
+    body = {"cycle": summary.cycle_id, "started_t": summary.started_ms,
+            "finished_t": max(summary.closed_ms, summary.started_ms), "expected": len(per_meter),
+            "read": len(read), "failed": len(failed), "missing": missing}
+    areas = {meters[m].area for m in per_meter if m in meters}
+    if len(areas) == 1:
+        area = areas.pop()
+        if _IDENTIFIER.fullmatch(area or ""):
+            body["area"] = area
+    return body
+
+
+def _address(text, meters):
+    meter = meters.get(text)
+    return meter.address if meter is not None else text.split("/")[1]
+
+
+def _wall_ms():
+    return time.time_ns() // 1000000
+
+
+# ---- the agent -------------------------------------------------------------------
+
+class Agent:
+    """The agent process's work; ``run(stop_event)`` until the event is set.
+
+    Args:
+        config: an ``AgentConfig``.
+        clock: ``() -> UTC ms`` for planning and the ledger (default: the
+            system clock); tests drive time through it.
+        out: where progress lines go (default standard output).
+        settings: ``ScheduleSettings`` for every line (default: its defaults).
+    """
+
+    def __init__(self, config, clock=None, out=None, settings=None):
+        self.config = config
+        self._clock = clock or _wall_ms
+        self._out = out or sys.stdout
+        self._settings = settings
+        self._events = queue.Queue()
+        self._runners = {}
+        self._meters = {}       # meter text -> ArchiveMeter
+        self._last = set()      # cycle ids in the ledger
+        self._open = set()      # cycle ids open in the ledger
+        self.runtime = self.ledger = None
+
+    def _say(self, text):
+        print(text, file=self._out, flush=True)
+
+    def run(self, stop_event):
+        """Run until ``stop_event`` is set; then stop the lines and the runtime.
+
+        Raises:
+            ConcentratorError: the archive or ledger cannot be used, is empty,
+                or a line cannot be driven; a line thread died.
+            edge.EdgeError: the identity or outbox cannot be opened, or an
+                append to the outbox failed.
+        """
+        cfg = self.config
+        try:
+            archive = Archive(cfg.db_path, create=False)
+        except ArchiveError as exc:
+            raise ConcentratorError("%s; import the meters with `concentrator archive import FILE --db %s`"
+                                    % (exc, cfg.db_path)) from exc
+        try:
+            with archive:
+                meters, lines = archive.meters(), archive.lines()
+        except ArchiveError as exc:
+            raise ConcentratorError(str(exc)) from exc
+        if not meters:
+            raise ConcentratorError("the archive in %s has no meters" % cfg.db_path)
+        self._meters = {meter_text(m.key): m for m in meters}
+        drivers = [(line, make_driver(line, cfg.lines.get(line.name))) for line in lines]
+        self.ledger = Ledger(cfg.db_path, clock=self._clock)
+        try:
+            self.runtime = edge.DeviceRuntime(cfg.device, "concentrator", clock=ClockQuality().now)
+            try:
+                self.runtime.start()
+                self._start_lines(drivers)
+                self._say("agent %s: %d meters on %d lines, ledger %s" % (
+                    self.runtime.device_id, len(meters), len(lines), cfg.db_path))
+                try:
+                    self._resume()
+                    while not stop_event.is_set():
+                        self._step(meters, stop_event)
+                finally:
+                    try:
+                        stop_all(list(self._runners.values()))
+                    finally:
+                        self._drain(block_s=0)      # reads finished while stopping are kept
+            finally:
+                self.runtime.stop()
+        finally:
+            self.ledger.close()
+        self._say("agent stopped")
+
+    def _start_lines(self, drivers):
+        for line, driver in drivers:
+            runner = LineRunner(driver, line.name, on_event=lambda _runner, event: self._events.put(event),
+                                settings=self._settings)
+            self._runners[line.name] = runner.start()
+
+    def _resume(self):
+        """Submit the pending items of open cycles again; resend recent cycle records."""
+        now = self._clock()
+        for s in self.ledger.summaries(limit=1 << 30):
+            self._last.add(s.cycle_id)
+            if not s.closed:
+                self._open.add(s.cycle_id)
+            elif s.closed_ms >= now - _RESEND_CLOSED_MS:
+                self._send_cycle(s, say=False)
+        again = 0
+        for cycle_id, meter, items, deadline_ms in self.ledger.pending_jobs():
+            again += self._submit(cycle_id, meter, items, deadline_ms, now)
+        if again:
+            self._say("resumed %d pending items of %d open cycles" % (again, len(self._open)))
+
+    def _submit(self, cycle_id, meter, items, deadline_ms, now_ms):
+        """Queue one meter's items; returns how many. Leftovers past their deadline are the ledger's."""
+        if deadline_ms is not None and deadline_ms <= now_ms:
+            return 0
+        archived = self._meters.get(meter)
+        if archived is None or archived.line not in self._runners:
+            for item in items:
+                self.ledger.record_failed(cycle_id, meter, item, "not_in_archive",
+                                          "meter %s is no longer in the archive" % meter, t_ms=now_ms)
+            return 0
+        timeout_s = None if deadline_ms is None else (deadline_ms - now_ms) / 1000.0
+        try:
+            self._runners[archived.line].submit(meter, list(items), cycle_id, timeout_s=timeout_s)
+        except ScheduleError as exc:
+            if self._runners[archived.line].running:
+                raise
+            raise ConcentratorError("line %s stopped: %s" % (archived.line, exc)) from exc
+        return len(items)
+
+    def _step(self, meters, stop_event):
+        now = self._clock()
+        due = plan_due(self.config.cycles, meters, now, self._last)
+        for gap in due.gaps:
+            self._say("gap: %s cycles %s..%s (%d) cannot be read: %s" % (gap.kind, gap.first, gap.last, gap.count,
+                                                                          gap.reason))
+        for plan in due:
+            self._last.add(plan.cycle_id)
+            if not self.ledger.open_cycle(plan.cycle_id, plan.kind, plan.planned_ms, plan.expected(),
+                                          deadline_ms=plan.deadline_ms, started_ms=now):
+                continue
+            self._open.add(plan.cycle_id)
+            n = sum(self._submit(plan.cycle_id, meter_text(key), items, plan.deadline_ms, now)
+                    for key, items in plan.jobs)
+            note = ", %d meters not planned" % len(plan.not_planned) if plan.not_planned else ""
+            self._say("cycle %s: opened, %d items of %d meters%s" % (plan.cycle_id, n, len(plan.jobs), note))
+        for name, runner in self._runners.items():
+            if not runner.running and not stop_event.is_set():
+                runner.stop()       # raises the line's error
+                raise ConcentratorError("line %s stopped" % name)
+        self._drain(self.config.poll_s)
+        self._close_cycles()
+
+    def _drain(self, block_s):
+        """Handle the events waiting (waiting up to ``block_s`` for the first)."""
+        try:
+            event = self._events.get(timeout=block_s) if block_s else self._events.get_nowait()
+        except queue.Empty:
+            return
+        while True:
+            self._handle(event)
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+
+    def _handle(self, event):
+        if isinstance(event, ItemRead):
+            job = event.job
+            meter = self._meters.get(job.meter)
+            if meter is None:
+                raise ConcentratorError("read of meter %s, which is not in the archive" % job.meter)
+            # The runner's time is monotonic seconds: turn it into wall time by its age.
+            read_ms = self._clock() - max(0, int((time.monotonic() - event.at) * 1000))
+            body = reading_body(meter, job.item, job.tag, event.value, read_ms)
+            key = "%s|%s|%s" % (job.tag, job.meter, job.item)
+            self.runtime.outbox.append_many([("reading", body)], keys=[key])
+            self.ledger.record(event)
+        elif isinstance(event, ItemFailed):
+            self.ledger.record(event)
+        elif isinstance(event, MeterQuarantined):
+            self._say("meter %s quarantined: %s" % (event.meter, event.message))
+        elif isinstance(event, MeterRecovered):
+            self._say("meter %s answers again" % event.meter)
+
+    def _close_cycles(self):
+        self.ledger.close_due(self._clock())
+        for cycle_id in sorted(self._open):
+            summary = self.ledger.cycle(cycle_id)
+            if summary is not None and summary.closed:
+                self._send_cycle(summary)
+                self._open.discard(cycle_id)
+
+    def _send_cycle(self, summary, say=True):
+        items = self.ledger.items(summary.cycle_id)
+        body = cycle_body(summary, items, self._meters)
+        self.runtime.outbox.append_many([("cycle", body)], keys=["cycle|%s" % summary.cycle_id])
+        if say:
+            self._say(progress_line(summary, items, self._meters))
+
+
+def progress_line(summary, items, meters):
+    """``cycle rt-2026-11-23T10:15: 198/200 read, 2 failed (202311150036 timeout, ...)``."""
+    failed = [row for row in items if row["state"] == "failed"]
+    text = "cycle %s: %d/%d read, %d failed" % (summary.cycle_id, summary.read, summary.expected, summary.failed)
+    if failed:
+        shown = ["%s %s %s" % (_address(r["meter"], meters), r["item"], r["reason"]) for r in failed[:_FAILED_SHOWN]]
+        if len(failed) > _FAILED_SHOWN:
+            shown.append("...")
+        text += " (%s)" % ", ".join(shown)
+    return text
+
+
+__all__ = ["Agent", "AgentConfig", "AgentConfigError", "ModbusDriver", "load_agent_config", "make_driver",
+           "cycle_body", "progress_line", "reading_body"]
