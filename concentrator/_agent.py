@@ -244,12 +244,10 @@ def make_driver(line, overrides=None):
 
 def reading_body(meter, job_item, cycle_id, reading, read_ms):
     """The READING_V1 body of a ``Reading`` of ``meter`` (an ArchiveMeter)."""
-    if isinstance(reading, Reading):
-        d = reading.as_dict()
-        di, std, value, unit = d["di"], reading.std, reading.value, reading.unit
-    else:       # not a Reading: should not happen with our drivers, but say what was read
+    if not isinstance(reading, Reading):     # not from our drivers; say what came back
         raise ConcentratorError("meter %s item %s: driver returned %r, not a Reading" % (meter.address, job_item,
                                                                                           reading))
+    di, std, value, unit = reading.as_dict()["di"], reading.std, reading.value, reading.unit
     if isinstance(value, (bytearray, memoryview)):
         value = bytes(value)
     return {"meter": meter.address, "di": di, "name": str(job_item), "value": value, "unit": unit or "",
