@@ -172,6 +172,15 @@ class BusServer:
         """Simulation UTC epoch seconds now."""
         return self._core.sim_now(time.monotonic())
 
+    def advance(self, seconds):
+        """Jump the simulation clock ``seconds`` ahead; see ``Bus.advance``.
+
+        Raises:
+            BusConfigError: ``seconds`` is not a number from 0 to 10 years.
+        """
+        with self._lock:
+            self._core.advance(seconds)
+
     @property
     def stats(self):
         """Counters: the core's (``STAT_KEYS``) plus ``connections`` and ``bytes_dropped``."""
