@@ -252,13 +252,14 @@ class Outbox:
         """True while the store is above ``Limits.alarm_at`` of its bound (until below ``alarm_clear_at``)."""
         return self.core.alarm
 
-    def append(self, kind, body, t_ms=None, tq=None):
+    def append(self, kind, body, t_ms=None, tq=None, v=1):
         """Sign, store and commit one record; return its sequence number.
 
         Args:
             kind: the record kind (``reading``, ``health``, ...).
-            body: its body, checked against the kind's schema.
+            body: its body, checked against the kind's schema of version ``v``.
             t_ms, tq: the record's time and clock quality; default ``clock()``.
+            v: the body's schema version (``anomaly`` and ``lineloss`` have a 2).
 
         Returns:
             The record's ``seq``, once the record is durable.
@@ -268,13 +269,14 @@ class Outbox:
             OutboxFull: the bound is reached and nothing droppable is left.
             OutboxError: the database cannot be written (nothing stored).
         """
-        return self.append_many([(kind, body, t_ms, tq)])[0]
+        return self.append_many([(kind, body, t_ms, tq, v)])[0]
 
     def append_many(self, items, keys=None):
         """Sign, store and commit several records in one transaction: all or none.
 
         Args:
-            items: (kind, body) or (kind, body, t_ms) or (kind, body, t_ms, tq) tuples.
+            items: (kind, body[, t_ms[, tq[, v]]]) tuples; t_ms and tq default to
+                ``clock()``, the body version v to 1.
             keys: None, or one producer key (text up to 200 characters, or None)
                 per item. An item whose key was committed before, in this call
                 or an earlier one, is not appended again: its earlier seq is
@@ -336,9 +338,9 @@ class Outbox:
         prev = core.last_hash
         rows = []
         classes = []
-        for kind, body, t_ms, tq in items:
+        for kind, body, t_ms, tq, v in items:
             data = encode_record(self._key, src=self._src, epoch=epoch, seq=seq, prev=prev, t_ms=t_ms, tq=tq,
-                                 kind=kind, body=body)
+                                 kind=kind, body=body, v=v)
             prev = record_hash(data)
             klass = storage_class(kind)
             classes.append(klass)
@@ -372,14 +374,14 @@ class Outbox:
         return [r[0] for r in rows], events
 
     def _normalise(self, item):
-        if not isinstance(item, (tuple, list)) or not 2 <= len(item) <= 4:
-            raise TypeError("an outbox item is (kind, body[, t_ms[, tq]]), got %r" % (item,))
-        kind, body, t_ms, tq = (tuple(item) + (None, None))[:4]
+        if not isinstance(item, (tuple, list)) or not 2 <= len(item) <= 5:
+            raise TypeError("an outbox item is (kind, body[, t_ms[, tq[, v]]]), got %r" % (item,))
+        kind, body, t_ms, tq, v = (tuple(item) + (None, None, 1)[len(item) - 2:])
         if t_ms is None or tq is None:
             now_ms, now_tq = self._clock()
             t_ms = now_ms if t_ms is None else t_ms
             tq = now_tq if tq is None else tq
-        return kind, body, t_ms, tq
+        return kind, body, t_ms, tq, v
 
     def next_to_publish(self, limit=100):
         """The next items to publish, oldest first: re-opened records, then new ones within the window.

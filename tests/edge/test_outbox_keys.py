@@ -119,3 +119,20 @@ def test_kill_9_between_append_and_note_never_duplicates(db_path, identity, tmp_
         assert ob.last_seq == last
         rows = ob._conn.execute("SELECT count(*), count(DISTINCT seq) FROM record_keys").fetchone()
         assert rows[0] == rows[1] == last
+
+
+ANOMALY_V2 = {"meter": "202311150031", "class": "acquisition-failure", "code": "no-reply", "state": "raised",
+              "value": 3, "threshold": 3, "unit": "reads", "since_t": 1, "evidence": [],
+              "detail": "meter 202311150031 did not answer 3 reads"}
+
+
+def test_an_item_may_name_its_body_version_which_is_signed_and_checked(db_path, identity):
+    from protocols.records import RecordError, verify_record
+    with Outbox(db_path, identity) as ob:
+        with pytest.raises(RecordError):        # a v2 body is not a v1 one: refused, nothing stored
+            ob.append("anomaly", ANOMALY_V2)
+        assert ob.last_seq == 0
+        assert ob.append_many([("reading", reading(1)), ("anomaly", ANOMALY_V2, None, None, 2)]) == [1, 2]
+        sent = ob.next_to_publish()
+    records = [verify_record(p.data, lambda src: identity.public_key) for p in sent]
+    assert [(r.kind, r.v) for r in records] == [("reading", 1), ("anomaly", 2)]
