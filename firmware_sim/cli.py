@@ -14,11 +14,15 @@ import threading
 
 import click
 
+from firmware_sim.billing import BackOffice, ServiceSimError, load_accounts, sample_accounts_path
+from firmware_sim.billing._commands import COMMAND_HELP as SERVICE_COMMAND_HELP
+from firmware_sim.billing._commands import run_command as run_service_command
 from firmware_sim.bus import BusError, BusServer, load_bus_config
 from firmware_sim.bus._commands import COMMAND_HELP, meter_rows, run_command, summary
 from firmware_sim.modbus import ModbusMeterServer, ModbusSimError, load_modbus_config
 from firmware_sim.modbus._commands import COMMAND_HELP as MODBUS_COMMAND_HELP
 from firmware_sim.modbus._commands import run_command as run_modbus_command
+from firmware_sim.payment import ProviderService
 
 SAMPLE = "sample"
 
@@ -327,3 +331,183 @@ def modbus(meters_path, use_pty, tcp_port, host, baud, time_scale, summary_s, as
             raise click.ClickException(str(exc)) from exc
     s = server.stats
     printer.event("stopped", "stopped. " + _modbus_result_text(dict(s, command="stats")), **s)
+
+
+# ---- firmware-sim billing / payment ---------------------------------------------------------
+
+
+def _service_result_text(result):
+    command = result["command"]
+    if command == "help":
+        return "commands:\n" + result["help"]
+    if command == "faults":
+        if not result["faults"]:
+            return "faults: none"
+        return "\n".join("fault %s %s" % (f["service"], _params_text(f)) for f in result["faults"])
+    if command == "fault":
+        return "%s: set %s" % (result["service"], _params_text(result))
+    if command == "clear":
+        return "%s: cleared %d fault(s)" % (result["service"], result["cleared"])
+    if command == "pay":
+        return "order %s: %s" % (result["order_no"], result["status"])
+    return "statement %s %s: %s" % (result["service"], result["day"], _params_text(result))
+
+
+def _params_text(fields):
+    return " ".join("%s=%s" % (k, v) for k, v in fields.items() if k not in ("command", "service", "day"))
+
+
+def _run_services(services, printer, summary_s, stats):
+    """Serve until Ctrl-C or SIGTERM, reading commands from standard input."""
+    def read_commands():
+        for line in sys.stdin:
+            try:
+                result = run_service_command(services, line)
+            except ServiceSimError as exc:
+                printer.event("error", "error: %s" % exc, message=str(exc))
+                continue
+            if result is not None:
+                printer.event("command", _service_result_text(result), **result)
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+    try:
+        printer.event("ready", "ready: type 'help' for commands; Ctrl-C stops")
+        threading.Thread(target=read_commands, daemon=True).start()
+        while not stop.wait(summary_s):
+            text, fields = stats()
+            printer.event("stats", text, **fields)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        for service in services.values():
+            service.stop()
+    text, fields = stats()
+    printer.event("stopped", "stopped. " + text, **fields)
+
+
+@cli.command(epilog="""\b
+Commands on standard input while it runs:
+""" + SERVICE_COMMAND_HELP + """
+
+\b
+Endpoints (JSON, money in integer fen; see docs/simulator.md):
+  POST /accounts/lookup  POST /payments  GET /payments/{key}
+  POST /precollections   GET /statements/{day}  GET|POST|DELETE /admin/faults
+
+\b
+Examples:
+  firmware-sim billing                            # the sample accounts on a free port
+  firmware-sim billing --port 8601 --db office.sqlite
+  curl -X POST localhost:8601/admin/faults -d '{"kind": "hang"}'
+""")
+@click.option("--accounts", "accounts_path", default=SAMPLE, show_default=True, metavar="FILE",
+              help="Accounts file (TOML: [[account]] tables with [[account.bill]] arrears). 'sample' is the "
+                   "packaged firmware_sim/samples/accounts.toml with 10 accounts; copy it to start your own.")
+@click.option("--db", "db_path", default=None, metavar="FILE",
+              help="Keep the books in this SQLite file, so postings and idempotency keys survive a restart. If it "
+                   "already holds accounts, the accounts file is not read. Default: memory only.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="TCP port; 0 lets the OS choose (printed at start).")
+@click.option("--summary", "summary_s", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds between posting counter lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line instead of text.")
+def billing(accounts_path, db_path, host, port, summary_s, as_json):
+    """Run the simulated billing back office (HTTP) that kiosks post payments to.
+
+    Kiosks look accounts up (arrears bills, prepaid balance), post payments
+    under idempotency keys (the same key never posts twice; the same key
+    with another amount is a 409), post manual pre-collections taken while
+    it was down (P-02), and fetch a day's statement for settlement.
+
+    Faults are set on standard input or over POST /admin/faults: down (503
+    or connection refused), slow, fail the next N calls, and hang: the
+    payment is applied but its reply never arrives, which a kiosk must
+    resolve by key without charging twice.
+
+    The first line says where it listens ("url: http://127.0.0.1:PORT").
+    Ctrl-C or SIGTERM stops it.
+    """
+    path = sample_accounts_path() if accounts_path == SAMPLE else accounts_path
+    try:
+        office = BackOffice(load_accounts(path), db_path=db_path, host=host, port=port).start()
+    except ServiceSimError as exc:
+        raise click.ClickException(str(exc)) from exc
+    printer = _Printer(as_json)
+    printer.event("listening", "url: %s" % office.url, url=office.url)
+    printer.event("billing", "billing: %d accounts, file %s%s" % (len(office.ledger.accounts()), path,
+                                                                  ", db %s" % db_path if db_path else ""),
+                  accounts=len(office.ledger.accounts()), file=path, db=db_path)
+
+    def stats():
+        s = dict(office.stats)
+        return "postings: new %(posted)d  replayed %(replayed)d  refused %(refused)d" % s, s
+
+    _run_services({"billing": office}, printer, summary_s, stats)
+
+
+@cli.command(epilog="""\b
+Commands on standard input while it runs (SERVICE is card or qr):
+""" + SERVICE_COMMAND_HELP + """
+
+\b
+Endpoints of each provider (JSON, money in integer fen; see docs/simulator.md):
+  POST /orders  GET /orders/{no}  POST /orders/{no}/close  POST /orders/{no}/refund
+  GET /statements/{day}  POST /sim/orders/{no}/pay  GET|POST|DELETE /admin/faults
+
+\b
+Examples:
+  firmware-sim payment                            # card and qr on free ports
+  firmware-sim payment --channel qr --qr-port 8702 --auto-pay-ms 0
+""")
+@click.option("--channel", type=click.Choice(["card", "qr", "both"]), default="both", show_default=True,
+              help="Which providers to run: the bank card terminal, the QR code provider, or both.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--card-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="TCP port of the card provider; 0 lets the OS choose.")
+@click.option("--qr-port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="TCP port of the QR provider; 0 lets the OS choose.")
+@click.option("--auto-pay-ms", type=click.IntRange(-1, 3600000), default=3000, show_default=True,
+              help="QR: the simulated customer pays this many ms after the code is shown; -1: only the 'pay' "
+                   "command or POST /sim/orders/{no}/pay pays.")
+@click.option("--summary", "summary_s", type=click.FloatRange(0.1, 3600), default=10.0, show_default=True,
+              help="Seconds between notification counter lines.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line instead of text.")
+def payment(channel, host, card_port, qr_port, auto_pay_ms, summary_s, as_json):
+    """Run simulated payment providers (card terminal, QR code) over HTTP.
+
+    Orders are keyed by the merchant order number (the kiosk's payment
+    intent id): creating it again never charges twice. A card order is
+    charged at once; a QR order waits for the customer to pay by phone, then
+    the provider notifies the merchant's notify_url. Orders can be queried,
+    closed (an unpaid order can then never be paid) and refunded, and each
+    day has a statement for reconciliation.
+
+    Faults: decline, hang (charged but the reply is lost), delay_confirm
+    (pending before paid), duplicate_notify, and the back office's down,
+    slow and fail; set them on standard input or over POST /admin/faults.
+
+    One "url:" line per provider says where it listens. Ctrl-C or SIGTERM
+    stops them.
+    """
+    wanted = ("card", "qr") if channel == "both" else (channel,)
+    services = {}
+    try:
+        for name in wanted:
+            services[name] = ProviderService(name, host=host, port=card_port if name == "card" else qr_port,
+                                             auto_pay_ms=None if auto_pay_ms < 0 else auto_pay_ms).start()
+    except ServiceSimError as exc:
+        for service in services.values():
+            service.stop()
+        raise click.ClickException(str(exc)) from exc
+    printer = _Printer(as_json)
+    for name, service in services.items():
+        printer.event("listening", "url: %s (%s)" % (service.url, name), url=service.url, channel=name)
+
+    def stats():
+        fields = {name: len(s.notifications) for name, s in services.items()}
+        return "notifications sent: " + "  ".join("%s %d" % kv for kv in fields.items()), fields
+
+    _run_services(services, printer, summary_s, stats)
