@@ -1,8 +1,9 @@
 """``hall serve``: the MQTT adapter around ``Ingest`` and the store.
 
-The only module of the hall that imports paho. It feeds messages to
-``Ingest.receive``, writes what it returns, and publishes acks and resend
-requests; the decisions are all in ``hall._ingest``.
+One of the two modules of the hall that import paho (the other, ``_command``,
+publishes on-demand commands). It feeds messages to ``Ingest.receive``, writes
+what it returns, and publishes acks and resend requests; the decisions are all
+in ``hall._ingest``.
 
 Rules:
 

@@ -286,6 +286,16 @@ class Store:
             params = (src,)
         return [(a, b, c, d, e, bytes(f)) for a, b, c, d, e, f in self._read(sql + " ORDER BY src, epoch, seq", params)]
 
+    def records_since(self, src, since_ms, kinds):
+        """[(kind, body_json), ...] of ``src`` received at or after ``since_ms``, of the given
+        kinds, oldest first. ``received_ms`` is indexed, so this stays cheap on a big store."""
+        kinds = list(kinds)
+        if not kinds:
+            return []
+        sql = ("SELECT kind, body FROM records WHERE src = ? AND received_ms >= ? AND kind IN (%s)"
+               " ORDER BY received_ms" % ", ".join("?" * len(kinds)))
+        return [(kind, body) for kind, body in self._read(sql, (src, since_ms) + tuple(kinds))]
+
     def epochs(self, src):
         """Per epoch of ``src``: dicts with epoch, count, first, last (seq), hw, last_seen_ms and gaps
         ([(from, to), ...] of seq missing between the first and last stored)."""

@@ -14,7 +14,9 @@ from hall._broker import (DEFAULT_DAYS, BrokerConfigError, load_devices_file, pa
                           write_broker_config)
 from hall._keys import (BadKey, KeyFileError, fingerprint, hall_key_path, load_hall_key, parse_public_key,
                         public_key_text, raw_public_key)
-from hall._serve import ServeError, serve
+from hall._command import (DEFAULT_USER, DEFAULT_WAIT_S, Answer, CommandError, answer_lines, send_read,
+                           wait_answer)
+from hall._serve import ServeError, parse_broker, serve
 from hall._store import StoreError, now_ms, open_store
 from protocols.topics import TopicError, is_identifier
 
@@ -264,3 +266,73 @@ def key(db, key_path):
     click.echo(public_key_text(public))
     click.echo("fingerprint %s%s" % (fingerprint(raw_public_key(public)),
                                      " (new key %s)" % hall_key_path(db, key_path) if created else ""), err=True)
+
+
+@cli.group("command")
+def command():
+    """Send signed commands to a device and show its answer."""
+
+
+@command.command("read")
+@click.option("--device", "device", required=True, metavar="ID", help="The concentrator to ask.")
+@click.option("--meter", "meter", required=True, metavar="ADDRESS",
+              help="The meter's 12-digit address, as in the concentrator's archive.")
+@click.option("--item", "items", required=True, multiple=True, metavar="NAME",
+              help="An item to read, named as for the meter's protocol (forward_active_total, voltage_a, ...). "
+                   "Repeatable, up to 32.")
+@click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
+              help="The database `hall serve` stores into; the answer is looked for there.")
+@click.option("--hall-key", "key_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The hall's signing key. Default: PATH.key beside a SQLite database; required with a "
+                   "postgresql:// URL. It must exist: devices trust only it.")
+@click.option("--hall", "hall", required=True, metavar="ID", help="Hall id, as given to broker-config.")
+@click.option("--broker", "broker", required=True, metavar="HOST:PORT", help="The hall's Mosquitto TLS listener.")
+@click.option("--tls-dir", "tls_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
+              help="The directory broker-config wrote: ca.crt and clients/USER.crt, clients/USER.key.")
+@click.option("--user", "user", default=DEFAULT_USER, show_default=True, metavar="NAME",
+              help="Broker user: whose certificate to use, also the MQTT client id. Not the one `hall serve` "
+                   "uses, which it would push off the broker.")
+@click.option("--wait", "wait_s", type=click.FloatRange(0, 3600), default=DEFAULT_WAIT_S, show_default=True,
+              metavar="SECONDS",
+              help="Seconds to wait for the answer in the database; 0 sends and returns.")
+def command_read(device, meter, items, db, key_path, hall, broker, tls_dir, user, wait_s):
+    """Ask a concentrator to read a meter now, and print the values it sends back.
+
+    Signs a read-meter command with the hall key and publishes it on the
+    device's command topic (QoS 1). The concentrator reads the meter ahead
+    of its reading cycle and answers with readings of cycle od-ID, which
+    `hall serve` stores; this waits for them to appear in --db. A meter or
+    item the concentrator does not know is answered with a command-refused
+    event, shown as the error. Exits 1 when anything was not read.
+    """
+    try:
+        address = parse_broker(broker)
+    except ServeError as exc:
+        _fail(exc)
+    with _open(db) as store:
+        try:
+            command_id, status, sent_ms = send_read(db, hall, device, meter, list(items), address, tls_dir, user=user,
+                                                    key_path=key_path, store=store)
+        except (CommandError, KeyFileError, StoreError, TopicError) as exc:
+            _fail(exc)
+        click.echo("sent command %s to %s: read %s %s" % (command_id, device, meter, " ".join(items)))
+        if wait_s == 0:
+            click.echo("not waiting; the values will be stored as readings of cycle od-%s" % command_id)
+            return
+        try:
+            answer = wait_answer(store, device, Answer(command_id, items), sent_ms, wait_s)
+        except StoreError as exc:
+            _fail(exc)
+    for line in answer_lines(answer):
+        click.echo(line)
+    if answer.whole is not None:
+        what = "refused" if answer.whole["code"] == "command-refused" else "could not run"
+        raise click.ClickException("%s %s the command: %s" % (device, what, answer.whole.get("detail", "")))
+    if answer.missing:
+        seen = "its status is %s" % status.get("state") if status else "the broker holds no status for it"
+        raise click.ClickException(
+            "no answer from %s within %g s for %s (command %s); check that `hall serve` stores into %s and that "
+            "the concentrator's agent runs (%s); a late answer is stored as readings of cycle od-%s"
+            % (device, wait_s, ", ".join(answer.missing), command_id, db, seen, command_id))
+    if answer.failed:
+        raise click.ClickException("%d of %d items not read" % (len(answer.failed), len(answer.items)))
