@@ -21,137 +21,44 @@ Invariants (tests/concentrator/test_agent.py):
   closed in the last day are appended again at start, which the key makes
   harmless, so a crash right after a close loses no cycle record.
 
-Every value goes out as a ``reading`` record, the daily and monthly ones too;
-``frozen`` records (FROZEN_V1, with the freeze time and index) come later.
+Realtime values go out as ``reading`` records; values of daily and monthly
+cycles as ``frozen`` records, and every closed cycle is judged for anomalies
+and (daily) line loss, by ``_agent_reports.py``; meter clocks are checked and
+synced by ``_agent_clock.py``. What they must remember across a restart is in
+``_agent_state.py`` (the same file).
 
 A failure to append to the outbox (outbox full, disk error) is not caught:
 the item stays pending in the ledger and is read again after a restart.
 """
 
-import os
 import queue
-import re
 import sys
 import time
 
 import edge
 from edge.clock import ClockQuality
-from protocols.topics import IDENTIFIER_PATTERN
 
 from ._cycles import meter_text, plan_due, resolve_item
-from ._cycles_config import STD_1997, STD_2007, CycleConfig, CycleConfigError, modbus_model
+from ._cycles_config import STD_1997, STD_2007, modbus_model
 from ._errors import ConcentratorError, LineError
-from ._ledger import Ledger
+from ._ledger import Ledger, wall_ms
 from ._line import DEFAULT_PACING_S, DEFAULT_TIMEOUT_S
 from ._modbus import DEFAULT_MODBUS_TIMEOUT_S, ModbusLine, read_modbus
 from ._reader import Reading
 from ._runner import DLT645Driver, LineRunner, stop_all
 from ._schedule_events import ItemFailed, ItemRead, MeterQuarantined, MeterRecovered, ScheduleError
-from .archive import Archive, ArchiveError
+from ._agent_clock import AgentClockSync
+from ._agent_config import AgentConfig, AgentConfigError, load_agent_config
+from ._agent_reports import AgentReports, sends_reading
+from ._agent_state import AgentState
+from ._ondemand import OnDemandReads
+from .archive import Archive, ArchiveError, record_area
 
-DEFAULT_DB = "concentrator.db"
-DEFAULT_POLL_S = 1.0
-_AGENT_KEYS = ("db", "poll_s", "lines")
-_LINE_KEYS = ("timeout_s", "pacing_s")
 # Cycles closed this recently get their cycle record appended again at start;
 # well inside the outbox's key retention (8 days), so the key still dedupes it.
 _RESEND_CLOSED_MS = 86400 * 1000
 # A progress line lists at most this many failed items, then "...".
 _FAILED_SHOWN = 5
-_IDENTIFIER = re.compile(IDENTIFIER_PATTERN)
-
-
-class AgentConfigError(ConcentratorError):
-    """The agent's config file is wrong.
-
-    Attributes:
-        path: the file; key: the ``table.key`` at fault (or None).
-    """
-
-    def __init__(self, message, path=None, key=None):
-        super().__init__(message)
-        self.path = path
-        self.key = key
-
-
-class AgentConfig:
-    """A parsed agent config file.
-
-    Attributes:
-        source: the file; device: its ``edge.DeviceConfig``; db_path: the
-        archive and ledger file; poll_s: the loop period; lines: {line name:
-        {"timeout_s", "pacing_s"}} overrides; cycles: a ``CycleConfig``.
-    """
-
-    def __init__(self, source, device, db_path, poll_s, lines, cycles):
-        self.source = source
-        self.device = device
-        self.db_path = db_path
-        self.poll_s = poll_s
-        self.lines = lines
-        self.cycles = cycles
-
-
-def _bad(path, key, expected, got):
-    raise AgentConfigError("%s: %s: expected %s, got %r" % (path, key, expected, got), path, key)
-
-
-def _seconds(path, table, key, where, low, high):
-    value = table[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
-        _bad(path, "%s.%s" % (where, key), "seconds from %s to %s" % (low, high), value)
-    return float(value)
-
-
-def load_agent_config(path):
-    """Read and check an agent config file: the device tables, ``[agent]`` and ``[cycles]``.
-
-    ``[agent]`` keys: ``db`` (relative to the file's directory, default
-    ``concentrator.db``), ``poll_s`` (default 1.0) and ``[agent.lines.<name>]``
-    tables with ``timeout_s`` and ``pacing_s``.
-
-    Returns:
-        an ``AgentConfig``.
-
-    Raises:
-        edge.ConfigError: the file is missing or not TOML, or a device table is wrong.
-        AgentConfigError: an [agent] or [cycles] key is wrong; names the file and key.
-    """
-    path = str(path)
-    doc = edge.read_toml(path)
-    device = edge.parse_device_config(doc, source=path)
-    agent = doc.get("agent", {})
-    if not isinstance(agent, dict):
-        _bad(path, "agent", "a table", agent)
-    for key in agent:
-        if key not in _AGENT_KEYS:
-            _bad(path, "agent.%s" % key, "one of the keys %s" % ", ".join(_AGENT_KEYS), key)
-    db = agent.get("db", DEFAULT_DB)
-    if not isinstance(db, str) or not db:
-        _bad(path, "agent.db", "a file name", db)
-    db_path = db if os.path.isabs(db) else os.path.join(os.path.dirname(os.path.abspath(path)), db)
-    poll_s = _seconds(path, agent, "poll_s", "agent", 0.01, 60.0) if "poll_s" in agent else DEFAULT_POLL_S
-    lines = {}
-    tables = agent.get("lines", {})
-    if not isinstance(tables, dict):
-        _bad(path, "agent.lines", "a table of [agent.lines.<name>] tables", tables)
-    for name, table in tables.items():
-        where = "agent.lines.%s" % name
-        if not isinstance(table, dict):
-            _bad(path, where, "a table", table)
-        for key in table:
-            if key not in _LINE_KEYS:
-                _bad(path, "%s.%s" % (where, key), "one of the keys %s" % ", ".join(_LINE_KEYS), key)
-        lines[name] = {}
-        if "timeout_s" in table:
-            lines[name]["timeout_s"] = _seconds(path, table, "timeout_s", where, 0.01, 60.0)
-        if "pacing_s" in table:
-            lines[name]["pacing_s"] = _seconds(path, table, "pacing_s", where, 0.0, 10.0)
-    try:
-        cycles = CycleConfig.from_dict(doc.get("cycles"))
-    except CycleConfigError as exc:
-        raise AgentConfigError("%s: %s" % (path, exc), path, exc.key) from exc
-    return AgentConfig(path, device, db_path, poll_s, lines, cycles)
 
 
 # ---- drivers: the ledger's meter text and item names in, Readings out ------------
@@ -265,21 +172,15 @@ def cycle_body(summary, items, meters):
     body = {"cycle": summary.cycle_id, "started_t": summary.started_ms,
             "finished_t": max(summary.closed_ms, summary.started_ms), "expected": len(per_meter),
             "read": len(read), "failed": len(failed), "missing": missing}
-    areas = {meters[m].area for m in per_meter if m in meters}
-    if len(areas) == 1:
-        area = areas.pop()
-        if _IDENTIFIER.fullmatch(area or ""):
-            body["area"] = area
+    areas = {record_area(meters[m].area) for m in per_meter if m in meters}
+    if len(areas) == 1 and None not in areas:
+        body["area"] = areas.pop()      # the archive code lower-cased (decision 22)
     return body
 
 
 def _address(text, meters):
     meter = meters.get(text)
     return meter.address if meter is not None else text.split("/")[1]
-
-
-def _wall_ms():
-    return time.time_ns() // 1000000
 
 
 # ---- the agent -------------------------------------------------------------------
@@ -297,7 +198,7 @@ class Agent:
 
     def __init__(self, config, clock=None, out=None, settings=None):
         self.config = config
-        self._clock = clock or _wall_ms
+        self._clock = clock or wall_ms
         self._out = out or sys.stdout
         self._settings = settings
         self._events = queue.Queue()
@@ -306,6 +207,8 @@ class Agent:
         self._last = set()      # cycle ids in the ledger
         self._open = set()      # cycle ids open in the ledger
         self.runtime = self.ledger = None
+        # The hall's read-meter commands: received on the publisher's thread, run on this one.
+        self.ondemand = OnDemandReads(self._events.put, self._clock, self._say, reading_body)
 
     def _say(self, text):
         print(text, file=self._out, flush=True)
@@ -336,9 +239,11 @@ class Agent:
         drivers = [(line, make_driver(line, cfg.lines.get(line.name))) for line in lines]
         self.ledger = Ledger(cfg.db_path, clock=self._clock)
         try:
-            self.runtime = edge.DeviceRuntime(cfg.device, "concentrator", clock=ClockQuality().now)
+            self.runtime = edge.DeviceRuntime(cfg.device, "concentrator", clock=ClockQuality().now,
+                                              on_command=self.ondemand.receive)
             try:
                 self.runtime.start()
+                self._start_reports(lines)
                 self._start_lines(drivers)
                 self._say("agent %s: %d meters on %d lines, ledger %s" % (
                     self.runtime.device_id, len(meters), len(lines), cfg.db_path))
@@ -354,8 +259,30 @@ class Agent:
             finally:
                 self.runtime.stop()
         finally:
-            self.ledger.close()
+            try:
+                if self.state is not None:
+                    self.state.close()
+            finally:
+                self.ledger.close()
         self._say("agent stopped")
+
+    # The agent's own clock quality for meter clocks: None = the system's
+    # (edge.clock); tests set a ``() -> tq`` here.
+    own_tq = None
+    state = reports = clocksync = None
+
+    def _start_reports(self, lines):
+        """Frozen, anomaly and line-loss records, and meter time sync (closed with the ledger)."""
+        quality = self.own_tq or (lambda: ClockQuality().now()[1])
+        self.state = AgentState(self.config.db_path)
+        err_ms = lambda: (quality() or {}).get("err_ms")  # noqa: E731
+        self.reports = AgentReports(self.config, self._meters, self.ledger, self.runtime.outbox, self.state,
+                                    err_ms, self._say)
+        self.reports.retire_missing(self._clock())
+        rc = self.config.reports
+        self.clocksync = AgentClockSync(rc.clocksync, rc.clock_enabled, rc.clock_cycle, self._runners,
+                                        {line.name: line.meters for line in lines}, self._meters, self.state,
+                                        self._clock, quality, self._say)
 
     def _start_lines(self, drivers):
         for line, driver in drivers:
@@ -377,6 +304,7 @@ class Agent:
             again += self._submit(cycle_id, meter, items, deadline_ms, now)
         if again:
             self._say("resumed %d pending items of %d open cycles" % (again, len(self._open)))
+        self.reports.resume(now)
 
     def _submit(self, cycle_id, meter, items, deadline_ms, now_ms):
         """Queue one meter's items; returns how many. Leftovers past their deadline are the ledger's."""
@@ -419,6 +347,7 @@ class Agent:
                 raise ConcentratorError("line %s stopped" % name)
         self._drain(self.config.poll_s)
         self._close_cycles()
+        self.clocksync.poll()
 
     def _drain(self, block_s):
         """Handle the events waiting (waiting up to ``block_s`` for the first)."""
@@ -434,6 +363,9 @@ class Agent:
                 return
 
     def _handle(self, event):
+        if self.ondemand.claims(event):     # commands, and on-demand reads: no cycle, not the ledger's
+            self.ondemand.handle(event, self._meters, self._runners, self.runtime.outbox)
+            return
         if isinstance(event, ItemRead):
             job = event.job
             meter = self._meters.get(job.meter)
@@ -441,12 +373,15 @@ class Agent:
                 raise ConcentratorError("read of meter %s, which is not in the archive" % job.meter)
             # The runner's time is monotonic seconds: turn it into wall time by its age.
             read_ms = self._clock() - max(0, int((time.monotonic() - event.at) * 1000))
-            body = reading_body(meter, job.item, job.tag, event.value, read_ms)
-            key = "%s|%s|%s" % (job.tag, job.meter, job.item)
-            self.runtime.outbox.append_many([("reading", body)], keys=[key])
+            if sends_reading(job.tag, job.item):    # else frozen, sent from the ledger once noted
+                body = reading_body(meter, job.item, job.tag, event.value, read_ms)
+                key = "%s|%s|%s" % (job.tag, job.meter, job.item)
+                self.runtime.outbox.append_many([("reading", body)], keys=[key])
             self.ledger.record(event)
+            self.reports.item_ended(job.tag, job.meter)
         elif isinstance(event, ItemFailed):
             self.ledger.record(event)
+            self.reports.item_ended(event.job.tag, event.job.meter)
         elif isinstance(event, MeterQuarantined):
             self._say("meter %s quarantined: %s" % (event.meter, event.message))
         elif isinstance(event, MeterRecovered):
@@ -458,6 +393,7 @@ class Agent:
             summary = self.ledger.cycle(cycle_id)
             if summary is not None and summary.closed:
                 self._send_cycle(summary)
+                self.clocksync.observe(cycle_id, self.reports.cycle_closed(summary))
                 self._open.discard(cycle_id)
 
     def _send_cycle(self, summary, say=True):

@@ -142,8 +142,9 @@ def _encode_value(value):
     return json.dumps(value, default=default, separators=(",", ":"), sort_keys=True)
 
 
-def _wall_ms():
-    return int(time.time() * 1000)
+def wall_ms():
+    """The system clock in UTC ms: the default clock of the ledger and the agent."""
+    return time.time_ns() // 1000000
 
 
 class Ledger:
@@ -160,7 +161,7 @@ class Ledger:
 
     def __init__(self, path, clock=None):
         self.path = str(path)
-        self._clock = clock or _wall_ms
+        self._clock = clock or wall_ms
         self._lock = threading.Lock()
         self._conn = None
         try:

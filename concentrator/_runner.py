@@ -32,8 +32,8 @@ from ._errors import AbnormalReply, BadReply, ConcentratorError, LineError, Repl
 from ._line import DEFAULT_PACING_S, DEFAULT_TIMEOUT_S, Line
 from ._reader import read as read_item
 from ._schedule import LineSchedule
-from ._schedule_events import (ABNORMAL, CYCLE, DEMAND, GARBLED, LINE, TIMEOUT, Idle, ItemFailed, ItemRead,
-                               Outcome, Request, ScheduleError)
+from ._schedule_events import (ABNORMAL, BROADCAST_ADDRESS, CYCLE, DEMAND, GARBLED, LINE, TIMEOUT, Broadcast, Idle,
+                               ItemFailed, ItemRead, Outcome, Request, ScheduleError)
 
 # A stop or a submit wakes the thread at once; this only bounds a sleep, as
 # a guard against a clock that jumps (a test's fake clock).
@@ -80,6 +80,26 @@ class DLT645Driver:
                 raise BadReply("item %r is not a DL/T 645-%s data identifier: %s" % (item, std, exc)) from exc
         try:
             return read_item(self._open(), meter, di, std, retries=0)
+        except LineError:
+            self.close()
+            raise
+
+    def time_sync(self, now_local):
+        """Broadcast the 08H time sync (``_clocksync.broadcast_time_sync``); for a ``Broadcast`` job.
+
+        Args:
+            now_local: ``() -> naive local datetime``, read just before sending.
+
+        Returns:
+            the local time sent (whole seconds).
+
+        Raises:
+            LineError: the port failed (the line is closed, and opened again next time).
+        """
+        from ._clocksync import broadcast_time_sync
+
+        try:
+            return broadcast_time_sync(self._open(), now_local())
         except LineError:
             self.close()
             raise
@@ -133,6 +153,7 @@ class LineRunner:
         self._stopping = False
         self._delivering = False
         self._waiters = {}
+        self._broadcasts = {}       # tag -> on_done of a queued Broadcast
         self._demand_ids = iter(range(1, 1 << 62))
         self.error = None
         self.requests = 0
@@ -245,6 +266,34 @@ class LineRunner:
         err.reason = event.reason
         raise err
 
+    def broadcast(self, item, on_done, timeout_s=30.0):
+        """Queue a ``Broadcast`` ahead of every cycle job; do not wait for it.
+
+        Args:
+            item: the ``Broadcast``.
+            on_done: ``on_done(event)`` with its ``ItemRead`` (value: what
+                ``item.send`` returned) or ``ItemFailed``, called once in the
+                runner's thread instead of ``on_event``.
+            timeout_s: it fails "deadline" if not sent by then.
+
+        Returns:
+            the Job.
+
+        Raises:
+            ScheduleError: the runner is stopped, or ``item`` is not a Broadcast.
+        """
+        if not isinstance(item, Broadcast):
+            raise ScheduleError("line %s: expected a Broadcast, got %r" % (self.name, item), "item")
+        tag = ("broadcast", next(self._demand_ids))
+        with self._cond:
+            self._broadcasts[tag] = on_done
+        try:
+            return self.submit(BROADCAST_ADDRESS, [item], tag, DEMAND, timeout_s)[0]
+        except ScheduleError:
+            with self._cond:
+                self._broadcasts.pop(tag, None)
+            raise
+
     def _quiet(self):
         return self._stopping or (self.schedule.pending == 0 and not self.schedule.events_waiting
                                   and not self._delivering)
@@ -260,6 +309,10 @@ class LineRunner:
         if isinstance(event, (ItemRead, ItemFailed)):
             with self._cond:
                 waiter = self._waiters.pop(event.job.tag, None)
+                on_done = self._broadcasts.pop(event.job.tag, None)
+            if on_done is not None:
+                on_done(event)
+                return
             if waiter is not None:
                 waiter[1].append(event)
                 waiter[0].set()
@@ -287,7 +340,10 @@ class LineRunner:
                 if isinstance(decision, Request):
                     self.requests += 1
                     try:
-                        outcome = Outcome.ok(self.driver.read(decision.meter, decision.item))
+                        if isinstance(decision.item, Broadcast):
+                            outcome = Outcome.ok(decision.item.send(self.driver))
+                        else:
+                            outcome = Outcome.ok(self.driver.read(decision.meter, decision.item))
                     except ConcentratorError as exc:
                         outcome = classify(exc)
                     with cond:

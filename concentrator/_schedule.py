@@ -28,6 +28,10 @@ Rules (docs/scheduling.md says why):
 6. Every job ends exactly once, as ``ItemRead`` or ``ItemFailed`` (deadline,
    cancel, attempts exhausted, quarantine).
 
+A broadcast (a ``Broadcast`` item to ``BROADCAST_ADDRESS``, e.g. the 08H
+time sync) is an on-demand job like any other: it obeys rule 1, so it is
+never sent while a read waits for its reply.
+
 M-09: "acquisition failure" (采集失败) is what ``ItemFailed`` records; the
 ledger (``_ledger.py``) keeps it per cycle, meter and item.
 """

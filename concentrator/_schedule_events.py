@@ -35,6 +35,34 @@ QUARANTINED = "quarantined"
 FAILURE_REASONS = (TIMEOUT, GARBLED, ABNORMAL, DEADLINE, CANCELLED, QUARANTINED)
 
 
+# The DL/T 645 broadcast address (§7.1): every meter acts, none replies.
+BROADCAST_ADDRESS = "999999999999"
+
+
+class Broadcast:
+    """A job item that is not a read: one frame to every meter of the line, with no reply.
+
+    It is queued like an on-demand read (``LineRunner.broadcast``), so it
+    waits for the request in flight and never overlaps another frame on the
+    wire (rule 1 of ``_schedule.py``). The runner calls ``send(driver)``
+    instead of ``driver.read``; what it returns is the ``ItemRead`` value.
+
+    Attributes:
+        name: what it is, for messages ("time-sync").
+        send: ``send(driver) -> value``; raises as a driver read does
+            (``LineError`` when the port failed: the job is put back).
+    """
+
+    __slots__ = ("name", "send")
+
+    def __init__(self, name, send):
+        self.name = name
+        self.send = send
+
+    def __repr__(self):
+        return "Broadcast(%s)" % self.name
+
+
 class ScheduleError(ConcentratorError):
     """The schedule was used wrongly (bad setting, duplicate job, outcome for no request).
 

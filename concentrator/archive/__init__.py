@@ -17,7 +17,7 @@ Customer numbers are masked (``mask_customer``) wherever they are shown
 
 from ._errors import MAX_PROBLEMS, ArchiveError, ArchiveFileError, ArchiveStoreError, Problem, Where
 from ._fields import (FIELDS, STANDARD_BAUDS, ArchiveMeter, canonical_field, make_meter, mask_customer,
-                      meter_from_fields, modbus_models)
+                      meter_from_fields, modbus_models, record_area)
 from ._files import (FORMATS, ParsedArchive, dump_csv, dump_toml, format_of, load_archive_file, parse_archive,
                      write_archive_file)
 from ._rules import check_archive
@@ -28,5 +28,5 @@ __all__ = [
     "DEFAULT_DB", "FIELDS", "FORMATS", "ImportSummary", "MAX_PROBLEMS", "MODES", "ParsedArchive", "Problem",
     "SCHEMA_VERSION", "STANDARD_BAUDS", "Where", "canonical_field", "check_archive", "dump_csv", "dump_toml",
     "format_of", "load_archive_file", "make_meter", "mask_customer", "meter_from_fields", "modbus_models",
-    "parse_archive", "write_archive_file",
+    "parse_archive", "record_area", "write_archive_file",
 ]

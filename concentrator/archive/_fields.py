@@ -16,6 +16,8 @@ import dataclasses
 import math
 import re
 
+from protocols.topics import is_identifier
+
 from ._errors import ArchiveFileError, Problem, Where
 
 # Field order of exports and of the ``list`` table.
@@ -291,11 +293,27 @@ def _parity(raw):
 
 
 def _area(raw):
-    expected = "a transformer area (台区) code of 1 to 32 characters"
+    # Records name the area by this code lower-cased (protocols.topics
+    # IDENTIFIER_PATTERN, decision 22), so a code must still be one after
+    # lower-casing: ASCII letters, digits and "-", not starting with "-".
+    expected = ("a transformer area (台区) code of 1 to 32 ASCII letters, digits and '-', starting with a letter "
+                "or digit (records name the area by it in lower case)")
     text = _text(raw, expected)
-    if not text or len(text) > 32 or not text.isprintable():
+    if not text or len(text) > 32 or not text.isascii() or not is_identifier(text.lower()):
         raise _Bad(expected, describe(raw))
     return text
+
+
+def record_area(code):
+    """The area id records carry for archive area ``code``: the code lower-cased.
+
+    Returns:
+        the id, or None for a code that does not fit the identifier rule
+        (only an archive stored before area codes were checked holds one).
+    """
+    if not isinstance(code, str) or not code.isascii() or not is_identifier(code.lower()):
+        return None
+    return code.lower()
 
 
 def _role(raw):

@@ -7,7 +7,9 @@ Errors (the import is refused):
   belongs to one line (one scheduler owns each line);
 * a Modbus unit id is used by one meter per line (they share the bus);
 * an area (台区) has at most one supply meter (台区总表), because line loss is
-  supply minus the sum of the customers (M-13).
+  supply minus the sum of the customers (M-13);
+* two area codes differ in more than letter case: records name an area by
+  its code lower-cased (decision 22), so "TQ1" and "tq1" would be one area.
 
 Warnings (the import goes ahead):
 
@@ -88,6 +90,14 @@ def check_archive(rows, existing=()):
             if where is not None and taken[1] is not meter:
                 problems.append(Problem(where, "unit", "a unit id no other meter of line %r uses" % meter.line,
                                         "%d, already the unit of %s" % (meter.unit, _origin(*taken))))
+
+    cased = {}
+    for where, meter in everyone:
+        first = cased.setdefault(meter.area.lower(), (where, meter))
+        if where is not None and first[1].area != meter.area:
+            problems.append(Problem(where, "area", "an area code that differs from the others in more than letter "
+                                    "case (records name areas in lower case)",
+                                    "%r, and area %r is %s" % (meter.area, first[1].area, _origin(*first))))
 
     supply = {}
     area_first_row = {}
