@@ -260,6 +260,17 @@ class QueueStore:
         with self._lock:
             return self.engine.tickets()
 
+    @property
+    def day(self):
+        """The engine's business day (``YYYY-MM-DD``), or None before the first action."""
+        with self._lock:
+            return self.engine.day
+
+    def waiting(self, counter_id=None, now_ms=None):
+        """The engine's ``waiting``: tickets in call order, for one counter at ``now_ms`` if given."""
+        with self._lock:
+            return self.engine.waiting(counter_id, now_ms)
+
     def counter(self, counter_id):
         """The ``CounterView`` of a counter."""
         with self._lock:

@@ -80,11 +80,11 @@ class QueueService:
 
     def _recent_from_journal(self):
         """The day's latest calls, from the journal, so a restarted kiosk shows the same board."""
-        engine = self.store.engine
+        day = self.store.day
         calls = []
-        if engine.day is None:
+        if day is None:
             return calls
-        for _id, _day, t_ms, action, _args, records in self.store.journal(engine.day):
+        for _id, _day, t_ms, action, _args, records in self.store.journal(day):
             if action in ("call_next", "recall"):
                 for kind, body, _t in records:
                     if kind == "call":
@@ -125,7 +125,7 @@ class QueueService:
     def _estimate_or_none(self, now_ms, business):
         if business not in self.config.businesses:
             return None
-        est = self.store.engine.estimate(now_ms, business)
+        est = self.store.estimate(now_ms, business)
         return est.ahead, _estimate_dict(est)
 
     def counter_action(self, counter_id, action, staff, **kwargs):
@@ -169,7 +169,7 @@ class QueueService:
         """The waiting board: latest calls (number -> counter), waiting counts and estimates per category."""
         categories = self.businesses(lang)
         with self.lock:
-            tickets = self.store.engine.tickets()
+            tickets = self.store.tickets()
             waiting = {}
             for t in tickets:
                 if t.status == WAITING:
@@ -178,7 +178,7 @@ class QueueService:
             calling = [dict(c, label=self.label(c["counter"]), status=active.get(c["number"], "done"))
                        for c in self.recent]
             last = self.recent[0] if self.recent else None
-            return {"version": self.version, "day": self.store.engine.day,
+            return {"version": self.version, "day": self.store.day,
                     "calling": calling,
                     "announcement": self.announcements(last["number"], last["counter"]) if last else None,
                     "categories": [{"prefix": c["prefix"], "name": c["name"], "waiting": waiting.get(c["prefix"], 0),
@@ -188,10 +188,10 @@ class QueueService:
         """A counter page's state: status, the ticket it holds, and the queue it would call, in order."""
         with self.lock:
             now_ms = self.clock()
-            engine = self.store.engine
-            view = engine.counter(counter_id)
-            ticket = engine.ticket(view.ticket) if view.ticket else None
-            queue = engine.waiting(counter_id, now_ms) if engine.day is not None else []
+            store = self.store
+            view = store.counter(counter_id)
+            ticket = store.ticket(view.ticket) if view.ticket else None
+            queue = store.waiting(counter_id, now_ms) if store.day is not None else []
             cfg = self.config.counters[counter_id]
             return {
                 "counter": counter_id, "label": self.label(counter_id), "status": view.status,
