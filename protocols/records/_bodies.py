@@ -328,6 +328,36 @@ RATING_V1 = Map({
     "reason": optional(Text(256)),
 }, check=_rating_rule, rule="level 1 or 2 needs a non-empty reason")
 
+
+def _rating_v2_rule(body):
+    level, outcome = body["level"], body["outcome"]
+    if (outcome == "rated") != (level is not None):
+        return "level is %r with outcome %s: a level is given exactly when the outcome is rated" % (level, outcome)
+    if level is not None and level <= 2 and not body.get("reason"):
+        return "level %d (dissatisfied) needs a reason" % level
+    if level is None and "reason" in body:
+        return "a reason without a rating"
+    return None
+
+
+# rating v2 (R-01, R-02, R-04, K-01): every prompt of the rating pad ends in one
+# record, so "not rated" is counted instead of missing. v1 plus the outcome:
+# "rated" (level 1..5), "timeout" (nobody pressed within the kiosk's timeout)
+# or "superseded" (the counter finished its next ticket first); level is null
+# unless rated. asked_t is when the pad asked (the finish of the service act).
+RATING_V2 = Map({
+    "number": TICKET_NO,
+    "day": DAY,
+    "counter": ID,
+    "staff": optional(STAFF),
+    "business": optional(BUSINESS),
+    "outcome": Text(choices=("rated", "timeout", "superseded")),
+    "level": Union(Int(1, 5), NULL),
+    "reason": optional(Text(256)),
+    "asked_t": T_MS,
+}, check=_rating_v2_rule, rule="level is 1..5 exactly when outcome is rated, else null; level 1 or 2 needs a "
+                               "non-empty reason; no reason without a level")
+
 # health: device figures, sent periodically; the only kind an outbox may shed.
 HEALTH_V1 = Map({
     "uptime_s": Int(0, INT64_MAX),
@@ -356,6 +386,6 @@ BODIES = {
     "call": {1: CALL_V1},
     "payment": {1: PAYMENT_V1},
     "settlement": {1: SETTLEMENT_V1},
-    "rating": {1: RATING_V1},
+    "rating": {1: RATING_V1, 2: RATING_V2},
     "health": {1: HEALTH_V1},
 }
