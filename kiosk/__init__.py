@@ -1,9 +1,15 @@
 """The hall kiosk: queue tickets, counter calling, self-payment and rating.
 
-``kiosk.queue`` is the queue engine (categories, green channel and VIP
-priority, counters, no-show and transfer rules, wait estimates, KPIs) with
-its SQLite journal (docs/kiosk.md, "Queue"). Still to come: self-payment
-against the billing back office with manual pre-collection, the
-satisfaction rating pad, ticket and receipt printing, and the touch-screen
-web UI, all reporting through the edge outbox.
+* ``kiosk.queue``: the queue engine (categories, green channel and VIP
+  priority, counters, no-show and transfer rules, wait estimates, KPIs) with
+  its SQLite journal (docs/kiosk.md, "Queue").
+* ``kiosk.web``: the touch screen, waiting board, counter pages and JSON API.
+* ``kiosk.printing``: tickets and receipts on ESC/POS printers.
+* ``kiosk.rating``: the satisfaction rating pad of each counter.
+* ``kiosk.payment``: the clients of the billing back office and payment
+  providers; the payment intents (never charged twice, manual
+  pre-collection) are still to come.
+* ``kiosk.cli``: ``kiosk serve``, ``kiosk check-config``, ``kiosk identity``.
+
+Everything the kiosk does becomes a signed record through the edge outbox.
 """

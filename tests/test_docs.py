@@ -17,10 +17,11 @@ import pytest
 from concentrator.cli import cli as concentrator_cli
 from firmware_sim.cli import cli as firmware_sim_cli
 from hall.cli import cli as hall_cli
+from kiosk.cli import cli as kiosk_cli
 
 REPO = Path(__file__).resolve().parents[1]
 CLI_DOC = REPO / "docs" / "cli.md"
-GROUPS = {"concentrator": concentrator_cli, "firmware-sim": firmware_sim_cli, "hall": hall_cli}
+GROUPS = {"concentrator": concentrator_cli, "firmware-sim": firmware_sim_cli, "hall": hall_cli, "kiosk": kiosk_cli}
 # Paths that only exist on one machine or in one working setup; joined from
 # parts so that this file does not name them itself.
 MACHINE_PATHS = tuple("/" + part for part in ("work/", "tmp/research", "farm/"))

@@ -1,0 +1,5 @@
+"""``python -m kiosk``: the ``kiosk`` command (kiosk/cli.py)."""
+
+from .cli import cli
+
+cli(prog_name="kiosk")
