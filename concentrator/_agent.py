@@ -46,9 +46,9 @@ from ._line import DEFAULT_PACING_S, DEFAULT_TIMEOUT_S
 from ._modbus import DEFAULT_MODBUS_TIMEOUT_S, ModbusLine, read_modbus
 from ._reader import Reading
 from ._runner import DLT645Driver, LineRunner, stop_all
-from ._schedule_events import ItemFailed, ItemRead, MeterQuarantined, MeterRecovered, ScheduleError
+from ._schedule_events import ItemFailed, ItemRead, MeterQuarantined, MeterRecovered, ScheduleError, ScheduleSettings
 from ._agent_clock import AgentClockSync
-from ._agent_config import AgentConfig, AgentConfigError, load_agent_config
+from ._agent_config import DEFAULT_RETRY_DELAY_S, AgentConfig, AgentConfigError, load_agent_config
 from ._agent_reports import AgentReports, sends_reading
 from ._agent_state import AgentState
 from ._ondemand import OnDemandReads
@@ -193,7 +193,9 @@ class Agent:
         clock: ``() -> UTC ms`` for planning and the ledger (default: the
             system clock); tests drive time through it.
         out: where progress lines go (default standard output).
-        settings: ``ScheduleSettings`` for every line (default: its defaults).
+        settings: ``ScheduleSettings`` for every line (default: its defaults with
+            ``retry_delay_s`` = ``DEFAULT_RETRY_DELAY_S``); a line's
+            ``retry_delay_s`` in the config file goes over either.
     """
 
     def __init__(self, config, clock=None, out=None, settings=None):
@@ -245,8 +247,8 @@ class Agent:
                 self.runtime.start()
                 self._start_reports(lines)
                 self._start_lines(drivers)
-                self._say("agent %s: %d meters on %d lines, ledger %s" % (
-                    self.runtime.device_id, len(meters), len(lines), cfg.db_path))
+                self._say("agent %s: %d meters on %d line%s, ledger %s" % (
+                    self.runtime.device_id, len(meters), len(lines), "" if len(lines) == 1 else "s", cfg.db_path))
                 try:
                     self._resume()
                     while not stop_event.is_set():
@@ -284,10 +286,19 @@ class Agent:
                                         {line.name: line.meters for line in lines}, self._meters, self.state,
                                         self._clock, quality, self._say)
 
+    def _line_settings(self, name):
+        """The line's ``ScheduleSettings``: the agent's (or the defaults with the agent's retry
+        delay), with the line's ``retry_delay_s`` from the config file over them."""
+        base = self._settings.as_dict() if self._settings is not None else {"retry_delay_s": DEFAULT_RETRY_DELAY_S}
+        own = self.config.lines.get(name, {})
+        if "retry_delay_s" in own:
+            base["retry_delay_s"] = own["retry_delay_s"]
+        return ScheduleSettings(**base)
+
     def _start_lines(self, drivers):
         for line, driver in drivers:
             runner = LineRunner(driver, line.name, on_event=lambda _runner, event: self._events.put(event),
-                                settings=self._settings)
+                                settings=self._line_settings(line.name))
             self._runners[line.name] = runner.start()
 
     def _resume(self):

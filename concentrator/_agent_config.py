@@ -18,7 +18,13 @@ from ._errors import ConcentratorError
 DEFAULT_DB = "concentrator.db"
 DEFAULT_POLL_S = 1.0
 _AGENT_KEYS = ("db", "poll_s", "lines")
-_LINE_KEYS = ("timeout_s", "pacing_s")
+_LINE_KEYS = ("timeout_s", "pacing_s", "retry_delay_s")
+# The agent's rest before a failed item is tried again, while the line reads
+# other meters. Not 0 (ScheduleSettings' own default): a meter slower than the
+# timeout answers late, at the cadence of its retries, and immediate retries
+# put the next meter's requests where those late replies land, so a healthy
+# neighbour could lose every attempt (seen in tests/concentrator/test_agent_area.py).
+DEFAULT_RETRY_DELAY_S = 0.5
 
 
 class AgentConfigError(ConcentratorError):
@@ -72,7 +78,8 @@ def load_agent_config(path):
 
     ``[agent]`` keys: ``db`` (relative to the file's directory, default
     ``concentrator.db``), ``poll_s`` (default 1.0) and ``[agent.lines.<name>]``
-    tables with ``timeout_s`` and ``pacing_s``.
+    tables with ``timeout_s``, ``pacing_s`` and ``retry_delay_s`` (default
+    ``DEFAULT_RETRY_DELAY_S``).
 
     Returns:
         an ``AgentConfig``.
@@ -111,6 +118,8 @@ def load_agent_config(path):
             lines[name]["timeout_s"] = _seconds(path, table, "timeout_s", where, 0.01, 60.0)
         if "pacing_s" in table:
             lines[name]["pacing_s"] = _seconds(path, table, "pacing_s", where, 0.0, 10.0)
+        if "retry_delay_s" in table:
+            lines[name]["retry_delay_s"] = _seconds(path, table, "retry_delay_s", where, 0.0, 60.0)
     try:
         cycles = CycleConfig.from_dict(doc.get("cycles"))
     except CycleConfigError as exc:
@@ -120,4 +129,4 @@ def load_agent_config(path):
     return config
 
 
-__all__ = ["AgentConfig", "AgentConfigError", "DEFAULT_DB", "DEFAULT_POLL_S", "load_agent_config"]
+__all__ = ["AgentConfig", "AgentConfigError", "DEFAULT_DB", "DEFAULT_POLL_S", "DEFAULT_RETRY_DELAY_S", "load_agent_config"]

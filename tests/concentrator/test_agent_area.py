@@ -46,6 +46,7 @@ import threading
 import time
 from pathlib import Path
 
+from concentrator._agent_config import DEFAULT_RETRY_DELAY_S
 from concentrator._agent import Agent, load_agent_config
 from concentrator._ledger import Ledger
 from concentrator._schedule_events import ScheduleSettings
@@ -105,12 +106,12 @@ enabled = false
 # again in the first cycle after it is back.
 #
 # retry_delay_s: the slow meter's three late replies come 2 s after its three attempts, so
-# they follow each other at the line's timeout cadence. With retries at once (the default,
-# 0), the meter read when that train arrives times out on every attempt in step with it,
-# and is starved for the cycle (seen in most runs: a healthy meter failing 3 attempts,
-# "no reply ... (14 noise byte(s) seen)"). Half a second between a meter's attempts, with
-# other meters read meanwhile, lets the train hit each meter at most once.
-SETTINGS = ScheduleSettings(backoff_s=0.25, backoff_max_s=1.0, retry_delay_s=0.5)
+# they follow each other at the line's timeout cadence. With retries at once, the meter read
+# when that train arrives times out on every attempt in step with it, and is starved for
+# the cycle ("no reply ... (14 noise byte(s) seen)"). The agent's default of half a second
+# between a meter's attempts, with other meters read meanwhile, lets the train hit each
+# meter at most once; these settings keep it (DEFAULT_RETRY_DELAY_S).
+SETTINGS = ScheduleSettings(backoff_s=0.25, backoff_max_s=1.0, retry_delay_s=DEFAULT_RETRY_DELAY_S)
 
 
 def cycle_id(slot):
