@@ -8,8 +8,8 @@ the reference; kiosk/samples/printer.toml is an example.
 
 import ipaddress
 import re
-import tomllib
 
+from .._toml import read_table
 from ._errors import PrinterConfigError
 
 KINDS = ("usb", "serial", "network", "dummy")
@@ -124,17 +124,8 @@ def load_printer_config(path):
         PrinterConfigError: the file cannot be read, is not TOML, has no
             ``[printer]`` table, or a key is wrong.
     """
-    source = str(path)
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except OSError as exc:
-        raise PrinterConfigError(source, "(file)", "a readable TOML file", exc.strerror or str(exc)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise PrinterConfigError(source, "(file)", "valid TOML", str(exc)) from exc
-    if "printer" not in doc:
-        raise PrinterConfigError(source, "printer", "a [printer] table", "no such table")
-    return PrinterConfig.from_dict(doc["printer"], source)
+    table, source = read_table(path, "printer", PrinterConfigError)
+    return PrinterConfig.from_dict(table, source)
 
 
 class _Parser:

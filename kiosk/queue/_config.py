@@ -18,9 +18,9 @@ Asia/Shanghai for numbering.
 import hashlib
 import json
 import re
-import tomllib
 import zoneinfo
 
+from .._toml import read_table
 from ._errors import QueueConfigError
 
 CLASSES = ("normal", "green", "vip", "appointment")       # TICKET_V1 priority values
@@ -151,17 +151,8 @@ def load_config(path):
         QueueConfigError: the file cannot be read, is not TOML, has no
             ``[queue]`` table, or a key is wrong.
     """
-    source = str(path)
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except OSError as exc:
-        raise QueueConfigError(source, "(file)", "a readable TOML file", exc.strerror or str(exc)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise QueueConfigError(source, "(file)", "valid TOML", str(exc)) from exc
-    if "queue" not in doc:
-        raise QueueConfigError(source, "queue", "a [queue] table", "no such table")
-    return QueueConfig.from_dict(doc["queue"], source)
+    table, source = read_table(path, "queue", QueueConfigError)
+    return QueueConfig.from_dict(table, source)
 
 
 def _minutes(text):

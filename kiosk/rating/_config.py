@@ -7,8 +7,7 @@ list (keys 1..9 on the pad) or typed. Checked once; an error names the file
 and key (``RatingConfigError``).
 """
 
-import tomllib
-
+from .._toml import read_table
 from ._errors import RatingConfigError
 
 LEVELS = {5: ("非常满意", "very satisfied"), 4: ("满意", "satisfied"), 3: ("基本满意", "basically satisfied"),
@@ -65,12 +64,5 @@ def load_rating_config(path):
     Raises:
         RatingConfigError: the file cannot be read, is not TOML, or a key is wrong.
     """
-    source = str(path)
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except OSError as exc:
-        raise RatingConfigError(source, "(file)", "a readable TOML file", exc.strerror or str(exc)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise RatingConfigError(source, "(file)", "valid TOML", str(exc)) from exc
-    return RatingConfig.from_dict(doc.get("rating", {}), source)
+    table, source = read_table(path, "rating", RatingConfigError, required=False)
+    return RatingConfig.from_dict(table, source)

@@ -7,8 +7,8 @@ nothing starts (promise 6).
 """
 
 import re
-import tomllib
 
+from .._toml import read_table
 from ._auth import valid_pin_hash
 from ._errors import WebConfigError
 from ._i18n import LANGUAGES
@@ -67,17 +67,8 @@ def load_web_config(path, queue_config):
         WebConfigError: the file cannot be read, is not TOML, has no
             ``[web]`` table, or a key is wrong.
     """
-    source = str(path)
-    try:
-        with open(path, "rb") as f:
-            doc = tomllib.load(f)
-    except OSError as exc:
-        raise WebConfigError(source, "(file)", "a readable TOML file", exc.strerror or str(exc)) from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise WebConfigError(source, "(file)", "valid TOML", str(exc)) from exc
-    if "web" not in doc:
-        raise WebConfigError(source, "web", "a [web] table", "no such table")
-    return WebConfig.from_dict(doc["web"], queue_config, source)
+    table, source = read_table(path, "web", WebConfigError)
+    return WebConfig.from_dict(table, queue_config, source)
 
 
 class _Parser:
