@@ -24,8 +24,10 @@ Invariants (tests/concentrator/test_agent.py):
 Realtime values go out as ``reading`` records; values of daily and monthly
 cycles as ``frozen`` records, and every closed cycle is judged for anomalies
 and (daily) line loss, by ``_agent_reports.py``; meter clocks are checked and
-synced by ``_agent_clock.py``. What they must remember across a restart is in
-``_agent_state.py`` (the same file).
+synced by ``_agent_clock.py``; DL/T 645 lines are searched for meters
+missing from the archive or from the line by ``_agent_search.py``. What
+they must remember across a restart is in ``_agent_state.py`` (the same
+file).
 
 A failure to append to the outbox (outbox full, disk error) is not caught:
 the item stays pending in the ledger and is read again after a restart.
@@ -50,6 +52,7 @@ from ._schedule_events import ItemFailed, ItemRead, MeterQuarantined, MeterRecov
 from ._agent_clock import AgentClockSync
 from ._agent_config import DEFAULT_RETRY_DELAY_S, AgentConfig, AgentConfigError, load_agent_config
 from ._agent_reports import AgentReports, sends_reading
+from ._agent_search import SEARCH_LINE, AgentSearch
 from ._agent_state import AgentState
 from ._ondemand import OnDemandReads
 from .archive import Archive, ArchiveError, record_area
@@ -239,6 +242,7 @@ class Agent:
             raise ConcentratorError("the archive in %s has no meters" % cfg.db_path)
         self._meters = {meter_text(m.key): m for m in meters}
         drivers = [(line, make_driver(line, cfg.lines.get(line.name))) for line in lines]
+        cfg.search.check_lines({line.name for line in lines}, cfg.source)
         self.ledger = Ledger(cfg.db_path, clock=self._clock)
         try:
             self.runtime = edge.DeviceRuntime(cfg.device, "concentrator", clock=ClockQuality().now,
@@ -271,7 +275,7 @@ class Agent:
     # The agent's own clock quality for meter clocks: None = the system's
     # (edge.clock); tests set a ``() -> tq`` here.
     own_tq = None
-    state = reports = clocksync = None
+    state = reports = clocksync = search = None
 
     def _start_reports(self, lines):
         """Frozen, anomaly and line-loss records, and meter time sync (closed with the ledger)."""
@@ -285,6 +289,10 @@ class Agent:
         self.clocksync = AgentClockSync(rc.clocksync, rc.clock_enabled, rc.clock_cycle, self._runners,
                                         {line.name: line.meters for line in lines}, self._meters, self.state,
                                         self._clock, quality, self._say)
+        self.search = AgentSearch(self.config.search, self.config.cycles.tz, self._runners,
+                                  {line.name: line.meters for line in lines}, self.reports, self.state,
+                                  self.runtime.outbox, self._clock, self._say)
+        self.ondemand.handlers[SEARCH_LINE] = self.search.command
 
     def _line_settings(self, name):
         """The line's ``ScheduleSettings``: the agent's (or the defaults with the agent's retry
@@ -359,6 +367,7 @@ class Agent:
         self._drain(self.config.poll_s)
         self._close_cycles()
         self.clocksync.poll()
+        self.search.poll()
 
     def _drain(self, block_s):
         """Handle the events waiting (waiting up to ``block_s`` for the first)."""

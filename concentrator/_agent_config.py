@@ -2,8 +2,9 @@
 
 The device tables (``[device] [hall] [outbox] [publisher]``, ``edge``),
 ``[agent]`` (archive db, loop period, per-line timing), ``[cycles]``
-(``CycleConfig``) and the report tables ``[anomalies] [lineloss]
-[clocksync]`` (``load_report_config``). Every mistake names the file and
+(``CycleConfig``), the report tables ``[anomalies] [lineloss]
+[clocksync]`` (``load_report_config``) and ``[search]``
+(``load_search_config``). Every mistake names the file and
 the ``table.key``.
 """
 
@@ -12,6 +13,7 @@ import os
 import edge
 
 from ._agent_reports import load_report_config
+from ._agent_search import load_search_config
 from ._cycles_config import CycleConfig, CycleConfigError
 from ._errors import ConcentratorError
 
@@ -47,7 +49,8 @@ class AgentConfig:
         source: the file; device: its ``edge.DeviceConfig``; db_path: the
         archive and ledger file; poll_s: the loop period; lines: {line name:
         {"timeout_s", "pacing_s"}} overrides; cycles: a ``CycleConfig``;
-        reports: a ``ReportConfig`` ([anomalies], [lineloss], [clocksync]).
+        reports: a ``ReportConfig`` ([anomalies], [lineloss], [clocksync]);
+        search: a ``SearchConfig`` ([search]).
     """
 
     def __init__(self, source, device, db_path, poll_s, lines, cycles):
@@ -74,7 +77,7 @@ def load_agent_config(path):
     """Read and check an agent config file: the device tables, ``[agent]`` and ``[cycles]``.
 
     ``[anomalies]``, ``[lineloss]`` and ``[clocksync]``: see
-    ``load_report_config``.
+    ``load_report_config``; ``[search]``: ``load_search_config``.
 
     ``[agent]`` keys: ``db`` (relative to the file's directory, default
     ``concentrator.db``), ``poll_s`` (default 1.0) and ``[agent.lines.<name>]``
@@ -126,6 +129,7 @@ def load_agent_config(path):
         raise AgentConfigError("%s: %s" % (path, exc), path, exc.key) from exc
     config = AgentConfig(path, device, db_path, poll_s, lines, cycles)
     config.reports = load_report_config(doc, path, cycles)
+    config.search = load_search_config(doc, path)
     return config
 
 

@@ -232,8 +232,11 @@ class AgentReports:
                 entry["customers"].append(text)
 
     def retire_missing(self, now_ms):
-        """Clear the anomalies of meters no longer in the archive (once, at start)."""
-        gone = sorted({m for m, _code in self.monitor.active()} - set(self.facts))
+        """Clear the anomalies of meters no longer in the archive (once, at start).
+
+        A meter raised only as ``meter-without-record`` (found by a line search) was
+        never in the archive: its anomaly stands until a search clears it."""
+        gone = sorted({m for m, code in self.monitor.active() if code != "meter-without-record"} - set(self.facts))
         records, keys = [], []
         for meter in gone:
             for body in self.monitor.retire(meter, now_ms):

@@ -196,6 +196,9 @@ class OnDemandReads:
         self._say = say
         self._reading_body = reading_body
         self._pending = {}      # cycle id -> [items asked, items still due, items read]
+        # Other commands this concentrator runs: {name: handler(control, outbox)}, on the
+        # agent's thread (the agent adds ``search-line``, _agent_search.py).
+        self.handlers = {}
         self.received = 0
         self.refused = 0
 
@@ -247,6 +250,14 @@ class OnDemandReads:
     def _command(self, control, meters, runners, outbox):
         self.received += 1
         cid = control.fields["id"]
+        name = control.fields["name"]
+        if name in self.handlers:
+            self.handlers[name](control, outbox)
+            return
+        if name != READ_METER:
+            self._answer(outbox, REFUSED, "command %s: unknown command %r (this concentrator runs: %s)"
+                         % (cid, name, ", ".join([READ_METER] + sorted(self.handlers))), None, cid)
+            return
         try:
             request = parse_read_command(control.fields, meters)
         except CommandRefused as exc:

@@ -1,4 +1,5 @@
-"""``hall command read``: ask a concentrator for an on-demand read, then wait for its answer.
+"""``hall command read`` and ``hall command search``: send a concentrator a signed command, then wait
+for its answer.
 
 The hall signs a ``command`` control ``{id, name: "read-meter", args: {meter,
 items}}`` with its key and publishes it at QoS 1 on the device's command
@@ -12,6 +13,14 @@ the store (docs/records.md, "On-demand reads"):
 * an ``event`` with code ``command-refused`` when the device will not run it.
 
 Every such event's detail starts with ``command <id>:``.
+
+``search-line`` (``{id, name: "search-line", args: {line}}``) asks the
+concentrator to search one DL/T 645 line for every meter answering on it. It
+answers with the ``anomaly`` records the search raised or cleared, whose
+``cycle`` is ``sr-<id>``, then one ``event`` with code ``line-search``
+summing the search up (or ``command-failed`` / ``command-refused``), whose
+detail starts with ``command <id>:`` and ends with ``anomalies: R raised,
+C cleared``.
 
 Rules:
 
@@ -48,8 +57,14 @@ READ_METER = "read-meter"
 CYCLE_PREFIX = "od-"
 REFUSED = "command-refused"
 FAILED = "command-failed"
+SEARCH_LINE = "search-line"
+SEARCH_PREFIX = "sr-"
+SEARCHED = "line-search"
 DEFAULT_USER = "hall-command"
 DEFAULT_WAIT_S = 30.0
+# A search holds the line for a probe per wildcard pattern: 101 probes for meters whose
+# lowest address bytes differ, about 10,000 for 200 meters whose A0 bytes repeat.
+DEFAULT_SEARCH_WAIT_S = 600.0
 MAX_ITEMS = 32          # what a concentrator accepts in one command
 # How long to listen for the retained status after the subscription is granted: the broker
 # sends it at once, so this only covers a slow loop.
@@ -60,6 +75,8 @@ CONNECT_TIMEOUT_S = 10.0
 _SLACK_MS = 10 * 60 * 1000
 _ADDRESS = re.compile(r"[0-9]{12}")
 _ITEM = re.compile(r"[A-Za-z0-9_]{1,64}")
+_LINE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")      # an archive line name
+_ANOMALY_COUNTS = re.compile(r"anomalies: ([0-9]+) raised, ([0-9]+) cleared$")
 
 
 class CommandError(Exception):
@@ -97,6 +114,18 @@ def read_meter_fields(command_id, meter, items):
         if items.count(item) > 1:
             raise CommandError("--item %s is given twice" % item)
     return {"id": command_id, "name": READ_METER, "args": {"meter": meter, "items": items}}
+
+
+def search_line_fields(command_id, line):
+    """The body of a ``search-line`` command.
+
+    Raises:
+        CommandError: ``line`` is not an archive line name.
+    """
+    if not isinstance(line, str) or not _LINE.fullmatch(line):
+        raise CommandError("--line %r: expected a line name of the concentrator's archive (letters, digits, "
+                           "_ . -, at most 32)" % (line,))
+    return {"id": command_id, "name": SEARCH_LINE, "args": {"line": line}}
 
 
 def tls_files(tls_dir, user):
@@ -254,6 +283,8 @@ class Answer:
         failed before any read), or None.
     """
 
+    KINDS = ("reading", "event")
+
     def __init__(self, command_id, items):
         self.command_id = command_id
         self.items = list(items)
@@ -287,6 +318,49 @@ class Answer:
         self.whole = body
 
 
+class SearchAnswer:
+    """What a device answered to one ``search-line`` command, from the hall store.
+
+    Attributes:
+        summary: the ``line-search`` event body, or None; whole: the event
+        body of a refused or failed command, or None; anomalies: the anomaly
+        bodies of the search (``cycle`` ``sr-<id>``), in the order stored.
+    """
+
+    KINDS = ("event", "anomaly")
+
+    def __init__(self, command_id):
+        self.command_id = command_id
+        self.summary = None
+        self.whole = None
+        self.anomalies = []
+
+    @property
+    def expected_anomalies(self):
+        """How many anomaly records the summary announces (0 before it arrives)."""
+        match = _ANOMALY_COUNTS.search(self.summary.get("detail", "")) if self.summary else None
+        return int(match.group(1)) + int(match.group(2)) if match else 0
+
+    @property
+    def complete(self):
+        """Refused or failed, or the summary and every anomaly it announces arrived."""
+        return self.whole is not None or (self.summary is not None
+                                          and len(self.anomalies) >= self.expected_anomalies)
+
+    def take(self, kind, body):
+        """Note one stored record of the device if it answers this command."""
+        if kind == "anomaly":
+            if body.get("cycle") == SEARCH_PREFIX + self.command_id and body not in self.anomalies:
+                self.anomalies.append(body)
+            return
+        if kind != "event" or not (body.get("detail") or "").startswith("command %s:" % self.command_id):
+            return
+        if body.get("code") == SEARCHED:
+            self.summary = body
+        elif body.get("code") in (REFUSED, FAILED):
+            self.whole = body
+
+
 def collect(store, device, answer, since_ms):
     """Fill ``answer`` from the records of ``device`` stored since ``since_ms``. Returns it.
 
@@ -295,7 +369,7 @@ def collect(store, device, answer, since_ms):
     """
     # The filter on cycle/detail is done here: the store keeps bodies as canonical JSON text
     # in both SQLite and PostgreSQL.
-    for kind, body in store.records_since(device, since_ms - _SLACK_MS, ("reading", "event")):
+    for kind, body in store.records_since(device, since_ms - _SLACK_MS, answer.KINDS):
         answer.take(kind, json.loads(body))
     return answer
 
@@ -365,6 +439,30 @@ def send_read(db, hall, device, meter, items, broker, tls_dir, user=DEFAULT_USER
     now_ms = int(time.time() * 1000) if now_ms is None else now_ms
     command_id = new_command_id(now_ms)
     fields = read_meter_fields(command_id, meter, items)
+    return command_id, send_command(db, hall, device, fields, broker, tls_dir, user, key_path, store, now_ms), now_ms
+
+
+def send_search(db, hall, device, line, broker, tls_dir, user=DEFAULT_USER, key_path=None, store=None, now_ms=None):
+    """Check, sign and publish one ``search-line`` command; as ``send_read``.
+
+    Returns:
+        (command id, status dict or None, sent UTC ms).
+
+    Raises:
+        as ``send_read``; CommandError also for a malformed line name.
+    """
+    now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+    command_id = new_command_id(now_ms)
+    fields = search_line_fields(command_id, line)
+    return command_id, send_command(db, hall, device, fields, broker, tls_dir, user, key_path, store, now_ms), now_ms
+
+
+def send_command(db, hall, device, fields, broker, tls_dir, user, key_path, store, now_ms):
+    """Check the device, sign ``fields`` and publish them; returns the device's status (or None).
+
+    Raises:
+        as ``send_read``.
+    """
     check_device(store, device)
     files = tls_files(tls_dir, user)
     payload = sign_command(db, hall, device, fields, now_ms, key_path=key_path)
@@ -374,8 +472,9 @@ def send_read(db, hall, device, meter, items, broker, tls_dir, user=DEFAULT_USER
         if reason is not None:
             raise CommandError(reason)
         sender.publish(command_topic(hall, device), payload)
-    return command_id, status, now_ms
+    return status
 
 
-__all__ = ["Answer", "CommandError", "Sender", "answer_lines", "collect", "new_command_id", "read_meter_fields",
-           "send_read", "sign_command", "tls_files", "wait_answer", "DEFAULT_USER", "DEFAULT_WAIT_S"]
+__all__ = ["Answer", "CommandError", "SearchAnswer", "Sender", "answer_lines", "collect", "new_command_id",
+           "read_meter_fields", "search_line_fields", "send_command", "send_read", "send_search", "sign_command",
+           "tls_files", "wait_answer", "DEFAULT_SEARCH_WAIT_S", "DEFAULT_USER", "DEFAULT_WAIT_S"]

@@ -14,8 +14,8 @@ from hall._broker import (DEFAULT_DAYS, BrokerConfigError, load_devices_file, pa
                           write_broker_config)
 from hall._keys import (BadKey, KeyFileError, fingerprint, hall_key_path, load_hall_key, parse_public_key,
                         public_key_text, raw_public_key)
-from hall._command import (DEFAULT_USER, DEFAULT_WAIT_S, Answer, CommandError, answer_lines, send_read,
-                           wait_answer)
+from hall._command import (DEFAULT_SEARCH_WAIT_S, DEFAULT_USER, DEFAULT_WAIT_S, Answer, CommandError, SearchAnswer,
+                           answer_lines, send_read, send_search, wait_answer)
 from hall._serve import ServeError, parse_broker, serve
 from hall._store import StoreError, now_ms, open_store
 from protocols.topics import TopicError, is_identifier
@@ -336,3 +336,80 @@ def command_read(device, meter, items, db, key_path, hall, broker, tls_dir, user
             % (device, wait_s, ", ".join(answer.missing), command_id, db, seen, command_id))
     if answer.failed:
         raise click.ClickException("%d of %d items not read" % (len(answer.failed), len(answer.items)))
+
+
+def _common_command_options(func):
+    """--db, --hall-key, --hall, --broker, --tls-dir and --user, as ``command read`` has them."""
+    for option in reversed([
+        click.option("--db", "db", required=True, type=click.Path(dir_okay=False), metavar="PATH|URL",
+                     help="The database `hall serve` stores into; the answer is looked for there."),
+        click.option("--hall-key", "key_path", default=None, type=click.Path(dir_okay=False), metavar="FILE",
+                     help="The hall's signing key. Default: PATH.key beside a SQLite database; required with a "
+                          "postgresql:// URL. It must exist: devices trust only it."),
+        click.option("--hall", "hall", required=True, metavar="ID", help="Hall id, as given to broker-config."),
+        click.option("--broker", "broker", required=True, metavar="HOST:PORT",
+                     help="The hall's Mosquitto TLS listener."),
+        click.option("--tls-dir", "tls_dir", required=True, type=click.Path(file_okay=False), metavar="DIR",
+                     help="The directory broker-config wrote: ca.crt and clients/USER.crt, clients/USER.key."),
+        click.option("--user", "user", default=DEFAULT_USER, show_default=True, metavar="NAME",
+                     help="Broker user: whose certificate to use, also the MQTT client id. Not the one "
+                          "`hall serve` uses, which it would push off the broker."),
+    ]):
+        func = option(func)
+    return func
+
+
+@command.command("search")
+@click.option("--device", "device", required=True, metavar="ID", help="The concentrator to ask.")
+@click.option("--line", "line", required=True, metavar="NAME",
+              help="The DL/T 645 line to search, named as in the concentrator's archive (line1, ...).")
+@_common_command_options
+@click.option("--wait", "wait_s", type=click.FloatRange(0, 7200), default=DEFAULT_SEARCH_WAIT_S, show_default=True,
+              metavar="SECONDS",
+              help="Seconds to wait for the answer in the database; 0 sends and returns. A search of many meters "
+                   "holds the line for minutes.")
+def command_search(device, line, db, key_path, hall, broker, tls_dir, user, wait_s):
+    """Ask a concentrator to search a line for every meter on it, and print what it found.
+
+    Signs a search-line command with the hall key and publishes it on the
+    device's command topic (QoS 1). The concentrator runs a wildcard search
+    of the line (DL/T 645) between two reads, compares the meters that
+    answered with its archive and answers with a line-search event and the
+    anomaly records it raised or cleared: meter-without-record for a meter
+    on the line that is not in the archive, record-without-meter for an
+    archive meter not found. Exits 1 when the search was refused, failed or
+    not answered in time.
+    """
+    try:
+        address = parse_broker(broker)
+    except ServeError as exc:
+        _fail(exc)
+    with _open(db) as store:
+        try:
+            command_id, status, sent_ms = send_search(db, hall, device, line, address, tls_dir, user=user,
+                                                      key_path=key_path, store=store)
+        except (CommandError, KeyFileError, StoreError, TopicError) as exc:
+            _fail(exc)
+        click.echo("sent command %s to %s: search line %s" % (command_id, device, line))
+        if wait_s == 0:
+            click.echo("not waiting; the answer will be stored as an event whose detail starts with "
+                       "\"command %s:\"" % command_id)
+            return
+        try:
+            answer = wait_answer(store, device, SearchAnswer(command_id), sent_ms, wait_s)
+        except StoreError as exc:
+            _fail(exc)
+    if answer.whole is not None:
+        what = "refused" if answer.whole["code"] == "command-refused" else "could not run"
+        raise click.ClickException("%s %s the command: %s" % (device, what, answer.whole.get("detail", "")))
+    if answer.summary is None:
+        seen = "its status is %s" % status.get("state") if status else "the broker holds no status for it"
+        raise click.ClickException(
+            "no answer from %s within %g s (command %s); check that `hall serve` stores into %s and that the "
+            "concentrator's agent runs (%s); a late answer is stored as a line-search event"
+            % (device, wait_s, command_id, db, seen))
+    click.echo(answer.summary["detail"].split(": ", 1)[1])
+    for body in answer.anomalies:
+        click.echo("%s %s %s: %s" % (body["code"], body["state"], body["meter"], body["detail"]))
+    if len(answer.anomalies) < answer.expected_anomalies:
+        click.echo("(%d of %d anomaly records stored so far)" % (len(answer.anomalies), answer.expected_anomalies))
