@@ -40,10 +40,8 @@ import time
 
 from ._anomalies_common import clip
 from ._cycles_config import STD_1997, STD_2007
-from ._errors import LineError
 from ._ondemand import REFUSED, FAILED, event_body
 from ._schedule_events import Broadcast, ItemRead
-from ._searcher import search
 from .archive import record_area
 
 SEARCH_LINE = "search-line"
@@ -190,14 +188,8 @@ def run_search(driver, stds, window_s):
     """
     inner = getattr(driver, "driver", driver)       # the agent wraps DLT645Driver
     started = time.monotonic()
-    try:
-        # The runner's driver owns the one open port of the line; the search uses it
-        # while the job holds the line (DLT645Driver has no public accessor for it).
-        line = inner._open()
-        results = [search(line, std, window_s) for std in stds]
-    except LineError:
-        inner.close()
-        raise
+    # The driver owns the line's one open port; the job holds the line meanwhile.
+    results = [inner.search(std, window_s) for std in stds]
     return LineSearch(results, time.monotonic() - started)
 
 

@@ -104,6 +104,23 @@ class DLT645Driver:
             self.close()
             raise
 
+    def search(self, std, window_s=None):
+        """Search the line for meters of edition ``std`` (``_searcher.search``); for a ``Broadcast`` job.
+
+        Returns:
+            a ``SearchResult``.
+
+        Raises:
+            LineError: the port failed (the line is closed, and opened again next time).
+        """
+        from ._searcher import search
+
+        try:
+            return search(self._open(), std, window_s)
+        except LineError:
+            self.close()
+            raise
+
     def close(self):
         if self._line is not None:
             line, self._line = self._line, None
