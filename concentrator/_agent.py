@@ -212,6 +212,9 @@ class Agent:
         self._last = set()      # cycle ids in the ledger
         self._open = set()      # cycle ids open in the ledger
         self.runtime = self.ledger = None
+        # The agent's own clock and its quality ([clock] of the config; one instance, so
+        # its kernel reads are cached).
+        self._quality = ClockQuality(**config.clock)
         # The hall's read-meter commands: received on the publisher's thread, run on this one.
         self.ondemand = OnDemandReads(self._events.put, self._clock, self._say, reading_body)
 
@@ -245,7 +248,7 @@ class Agent:
         cfg.search.check_lines({line.name for line in lines}, cfg.source)
         self.ledger = Ledger(cfg.db_path, clock=self._clock)
         try:
-            self.runtime = edge.DeviceRuntime(cfg.device, "concentrator", clock=ClockQuality().now,
+            self.runtime = edge.DeviceRuntime(cfg.device, "concentrator", clock=self._quality.now,
                                               on_command=self.ondemand.receive)
             try:
                 self.runtime.start()
@@ -279,7 +282,7 @@ class Agent:
 
     def _start_reports(self, lines):
         """Frozen, anomaly and line-loss records, and meter time sync (closed with the ledger)."""
-        quality = self.own_tq or (lambda: ClockQuality().now()[1])
+        quality = self.own_tq or (lambda: self._quality.now()[1])
         self.state = AgentState(self.config.db_path)
         err_ms = lambda: (quality() or {}).get("err_ms")  # noqa: E731
         self.reports = AgentReports(self.config, self._meters, self.ledger, self.runtime.outbox, self.state,

@@ -4,13 +4,15 @@ The device tables (``[device] [hall] [outbox] [publisher]``, ``edge``),
 ``[agent]`` (archive db, loop period, per-line timing), ``[cycles]``
 (``CycleConfig``), the report tables ``[anomalies] [lineloss]
 [clocksync]`` (``load_report_config``) and ``[search]``
-(``load_search_config``). Every mistake names the file and
-the ``table.key``.
+(``load_search_config``), and ``[clock]`` (the agent's own clock quality,
+``edge.clock.clock_settings``). Every mistake names the file and the
+``table.key``.
 """
 
 import os
 
 import edge
+from edge.clock import clock_settings
 
 from ._agent_reports import load_report_config
 from ._agent_search import load_search_config
@@ -50,7 +52,8 @@ class AgentConfig:
         archive and ledger file; poll_s: the loop period; lines: {line name:
         {"timeout_s", "pacing_s"}} overrides; cycles: a ``CycleConfig``;
         reports: a ``ReportConfig`` ([anomalies], [lineloss], [clocksync]);
-        search: a ``SearchConfig`` ([search]).
+        search: a ``SearchConfig`` ([search]); clock: ``edge.clock.ClockQuality``
+        keyword arguments ([clock]: ``rtc_err_ms``, ``cache_s``, ``rtc_path``).
     """
 
     def __init__(self, source, device, db_path, poll_s, lines, cycles):
@@ -60,6 +63,7 @@ class AgentConfig:
         self.poll_s = poll_s
         self.lines = lines
         self.cycles = cycles
+        self.clock = clock_settings({})
 
 
 def _bad(path, key, expected, got):
@@ -130,6 +134,13 @@ def load_agent_config(path):
     config = AgentConfig(path, device, db_path, poll_s, lines, cycles)
     config.reports = load_report_config(doc, path, cycles)
     config.search = load_search_config(doc, path)
+    clock = doc.get("clock", {})
+    if not isinstance(clock, dict):
+        _bad(path, "clock", "a table", clock)
+    try:
+        config.clock = clock_settings(clock, path)
+    except edge.ConfigError as exc:
+        raise AgentConfigError("%s: %s" % (path, exc), path, exc.key) from exc
     return config
 
 

@@ -72,7 +72,22 @@ CONFIG_CASES = [
     ("[cycles.realtime]\nitems_2007 = [\"voltage_a\"]\nitems_1997 = [\"voltage_a\"]\n[clocksync]\ncheck_in = \"realtime\"\n",
      r"clocksync\.check_in: the realtime cycle does not read", "clocksync.check_in"),
     ("[clocksync]\ndrift_limit_s = 0\n", r"clocksync\.drift_limit_s must be a number", "clocksync.drift_limit_s"),
+    ("[clock]\nrtc_err_ms = 0\n", r"clock\.rtc_err_ms must be an integer 1\.\.", "clock.rtc_err_ms"),
+    ("[clock]\nrtc_error_ms = 1000\n", r"clock\.rtc_error_ms is not a clock setting", "clock.rtc_error_ms"),
 ]
+
+
+def test_clock_table_sets_the_agents_own_clock_quality(hall):
+    """[clock] rtc_err_ms is what a concentrator with a battery RTC and no NTP claims."""
+    config, _db = hall
+    good = config.parent / "clock.toml"
+    good.write_text(config.read_text(encoding="utf-8") + "[clock]\nrtc_err_ms = 2000\ncache_s = 0.5\n",
+                    encoding="utf-8")
+    loaded = load_agent_config(good)
+    assert loaded.clock["rtc_err_ms"] == 2000 and loaded.clock["cache_s"] == 0.5
+    agent = Agent(loaded)
+    assert agent._quality.rtc_err_ms == 2000
+    assert load_agent_config(config).clock["rtc_err_ms"] == 300000     # the default
 
 
 def test_report_config_errors_name_the_file_and_key(hall):
