@@ -98,7 +98,9 @@ def identity_commands(device_kind):
     @click.option("--json", "as_json", is_flag=True,
                   help="Print one JSON object: device_id, device_kind, hall, public_key (base64), "
                        "public_key_hex, fingerprint, hall_public_key, hall_fingerprint, epoch, data_dir.")
-    def show(data_dir, as_json):
+    @click.option("--key-only", "key_only", is_flag=True,
+                  help="Print only the public key (base64), for `hall enrol --key \"$(... --key-only)\"`.")
+    def show(data_dir, as_json, key_only):
         """Print the device id, kind, hall and public key (what `hall enrol` needs).
 
         The public key is printed as base64 and hex of its 32 raw bytes; the
@@ -111,7 +113,11 @@ def identity_commands(device_kind):
             info = _describe(identity)
         except EdgeError as exc:
             _fail(exc)
-        if as_json:
+        if as_json and key_only:
+            raise click.ClickException("--json and --key-only cannot be used together")
+        if key_only:
+            click.echo(info["public_key"])
+        elif as_json:
             click.echo(json.dumps(info, ensure_ascii=False))
         else:
             _show_text(info, device_kind)

@@ -61,6 +61,15 @@ def test_show_json_has_what_hall_enrol_needs(enrolled):
     assert info["hall_public_key"] is None and info["epoch"] == 0
 
 
+def test_show_key_only_prints_the_key_hall_enrol_takes(enrolled):
+    code, out = run("show", "--data-dir", enrolled, "--key-only")
+    assert code == 0
+    assert out == base64.b64encode(load_identity(enrolled).public_key_raw).decode() + "\n"
+    code, out = run("show", "--data-dir", enrolled, "--key-only", "--json")
+    assert code == 1
+    assert error_line(out) == "Error: --json and --key-only cannot be used together"
+
+
 def test_init_refuses_to_overwrite(enrolled):
     before = load_identity(enrolled).public_key_raw
     code, out = run("init", "--data-dir", enrolled, "--device-id", "conc-b2", "--hall", "hall-01")
