@@ -317,6 +317,41 @@ class Store:
                         "last_seen_ms": seen_ms, "gaps": gaps})
         return out
 
+    def find(self, src=None, kinds=(), since_ms=None, limit=None):
+        """Stored records, newest first: dicts with src, epoch, seq, kind, t_ms, tq, received_ms, body.
+
+        Args:
+            src: one device id, or None for all.
+            kinds: record kinds to keep (empty: every kind).
+            since_ms: keep records received at or after this UTC ms.
+            limit: at most this many.
+        """
+        where, params = [], []
+        if src is not None:
+            where.append("src = ?")
+            params.append(src)
+        kinds = list(kinds)
+        if kinds:
+            where.append("kind IN (%s)" % ", ".join("?" * len(kinds)))
+            params.extend(kinds)
+        if since_ms is not None:
+            where.append("received_ms >= ?")
+            params.append(since_ms)
+        sql = "SELECT src, epoch, seq, kind, t_ms, tq, received_ms, body FROM records"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY received_ms DESC, src DESC, epoch DESC, seq DESC"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        keys = ("src", "epoch", "seq", "kind", "t_ms", "tq", "received_ms", "body")
+        out = []
+        for row in self._read(sql, tuple(params)):
+            entry = dict(zip(keys, row))
+            entry["body"] = json.loads(entry["body"])
+            out.append(entry)
+        return out
+
     def quarantine(self, limit=None):
         """Newest first: dicts with id, received_ms, topic, reason, detail, src, size."""
         sql = "SELECT id, received_ms, topic, reason, detail, src, LENGTH(raw) FROM quarantine ORDER BY id DESC"

@@ -245,3 +245,7 @@ def test_setup_guide_runs_as_written_and_the_hall_gets_the_first_cycle_once(tmp_
     assert row[-5:-1] == [str(len(expected)), str(len(expected)), "0", "0"], outputs["ledger"]
     assert re.search(r"^conc-a1 +concentrator .*last seen", outputs["hall-devices"], re.M), outputs["hall-devices"]
     assert re.search(r"gaps none", outputs["hall-devices"]), outputs["hall-devices"]
+    # `hall records` lists the latest cycle summaries (more cycles may have closed by then).
+    listed = outputs["hall-records"].splitlines()
+    assert 1 <= len(listed) <= 3 and all("  conc-a1  " in line and "  cycle  " in line for line in listed), listed
+    assert all('"cycle":"' in line for line in listed), listed

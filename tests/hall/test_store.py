@@ -203,3 +203,49 @@ def test_cli_errors(tmp_path, db):
     os.chmod(hall_key_path(db), 0o640)
     result = run("key", "--db", db)
     assert result.exit_code == 1 and "Error: hall key" in result.output and "mode 0640" in result.output
+
+
+def _signed(dev, kind, body):
+    dev.seq += 1
+    raw = encode_record(dev.key, src=dev.name, epoch=dev.epoch, seq=dev.seq, prev=dev.prev, t_ms=T0 + dev.seq,
+                        tq=TQ, kind=kind, body=body)
+    dev.prev = record_hash(raw)
+    return record_topic(HALL, dev.kind, dev.name, kind), raw
+
+
+def _reading(cycle, meter="000000000101"):
+    return {"meter": meter, "di": "00010000", "name": "forward_active_total", "value": 12.5, "unit": "kWh",
+            "std": "2007", "cycle": cycle, "read_t": T0}
+
+
+def test_records_command_filters_by_device_kind_and_cycle(any_db):
+    """`hall records`: what a collector asks after a cycle or a command (docs/cli.md)."""
+    conc, other = Device("conc-01"), Device("conc-02")
+    with open_store(any_db) as store:
+        for dev in (conc, other):
+            store.enrol(dev.name, dev.kind, dev.public_raw, T0)
+        ingest = ingest_for(store)
+        events = []
+        for dev, kind, body in [(conc, "reading", _reading("rt-1")), (conc, "reading", _reading("rt-2")),
+                                (conc, "event", BODY), (other, "reading", _reading("rt-1", "000000000202"))]:
+            events += ingest.receive(*_signed(dev, kind, body), T0)
+        store.apply(events, T0)
+    runner = CliRunner()
+
+    def lines(*args):
+        result = runner.invoke(cli, ["records", "--db", str(any_db), *args])
+        assert result.exit_code == 0, result.output
+        return result.output.splitlines()
+
+    assert len(lines()) == 4
+    rows = [json.loads(line) for line in lines("--device", "conc-01", "--kind", "reading", "--json")]
+    assert [(r["src"], r["seq"], r["body"]["cycle"]) for r in rows] == [("conc-01", 2, "rt-2"), ("conc-01", 1, "rt-1")]
+    rows = [json.loads(line) for line in lines("--cycle", "rt-1", "--json")]
+    assert sorted(r["body"]["meter"] for r in rows) == ["000000000101", "000000000202"]
+    text = lines("--device", "conc-01", "--kind", "event")
+    assert len(text) == 1 and "conc-01  1/3  event  " in text[0] and '"code":"door-open"' in text[0]
+    assert lines("--kind", "payment") == ["no records match"]
+    assert len(lines("--limit", "1")) == 1
+    assert lines("--since-h", "1") == ["no records match"]     # all received at T0, months ago
+    bad = runner.invoke(cli, ["records", "--db", str(any_db), "--device", "Conc 01"])
+    assert bad.exit_code == 1 and bad.output.startswith("Error: device id 'Conc 01': expected a-z")
