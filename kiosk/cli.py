@@ -3,8 +3,10 @@
 ``kiosk serve --config FILE`` is the kiosk in production: one TOML file
 holds the device tables ([device], [hall], [outbox], [publisher], read by
 ``edge.load_device_config``), the [queue] table (``kiosk.queue.load_config``),
-the [web] table (``kiosk.web.load_web_config``) and an optional [kiosk]
-table naming the queue journal. Every table is validated before anything is
+the [web] table (``kiosk.web.load_web_config``), the optional [printer]
+(``kiosk.printing.load_printer_config``) and [rating]
+(``kiosk.rating.load_rating_config``) tables, and an optional [kiosk]
+table naming the journal files. Every table is validated before anything is
 opened or created, so a wrong file leaves no trace (one ``Error: FILE: key:
 ...`` line, exit 1). Then the device runtime (identity, outbox, publisher),
 the queue journal and the web app are opened in that order and closed in
@@ -24,12 +26,16 @@ import click
 import edge
 from edge.cli import identity_commands
 
+from .printing import Printer, PrintingError, load_printer_config
 from .queue import QueueError, QueueStore, load_config
-from .web import LANGUAGES, WebError, WebServer, create_app, load_web_config
+from .rating import RatingError, RatingStore, load_rating_config
+from .web import LANGUAGES, DeskLedger, WebError, WebServer, create_app, load_web_config
 
 DEVICE_KIND = "kiosk"
 JOURNAL_NAME = "queue.db"
-_KIOSK_KEYS = ("journal",)
+# [kiosk] key -> the file's default name in the data directory.
+_KIOSK_FILES = {"journal": JOURNAL_NAME, "rating_journal": "rating.db", "desk_ledger": "desk.db"}
+_ERRORS = (edge.EdgeError, QueueError, WebError, PrintingError, RatingError)
 
 
 def _fail(exc):
@@ -44,12 +50,17 @@ class KioskConfig:
         device: the ``edge.DeviceConfig``.
         queue: the ``kiosk.queue.QueueConfig``.
         web: the ``kiosk.web.WebConfig``.
-        journal: Path of the queue journal (``[kiosk] journal``, by default
-            queue.db in the device's data directory).
+        printer: the ``kiosk.printing.PrinterConfig``, or None (no [printer]: tickets are not printed).
+        rating: the ``kiosk.rating.RatingConfig``, or None (no [rating]: no rating pages or pads).
+        journal, rating_journal, desk_ledger: Paths of the queue journal, the
+            rating journal and the guidance desk's ledger (``[kiosk]`` keys; by
+            default queue.db, rating.db and desk.db in the device's data directory).
     """
 
-    def __init__(self, source, device, queue, web, journal):
-        self.source, self.device, self.queue, self.web, self.journal = source, device, queue, web, journal
+    def __init__(self, source, device, queue, web, files, printer=None, rating=None):
+        self.source, self.device, self.queue, self.web = source, device, queue, web
+        self.printer, self.rating = printer, rating
+        self.journal, self.rating_journal, self.desk_ledger = (files[k] for k in _KIOSK_FILES)
 
 
 def load_kiosk_config(path):
@@ -66,36 +77,45 @@ def load_kiosk_config(path):
             [kiosk] key is wrong.
         kiosk.queue.QueueConfigError: a [queue] key is wrong.
         kiosk.web.WebConfigError: a [web] key is wrong.
+        kiosk.printing.PrinterConfigError: a [printer] key is wrong.
+        kiosk.rating.RatingConfigError: a [rating] key is wrong.
     """
     source = str(path)
     doc = edge.read_toml(source)          # file and syntax errors named once, before the table loaders
     device = edge.parse_device_config(doc, source=source)
     queue = load_config(source)
     web = load_web_config(source, queue)
-    journal = device.data_dir / JOURNAL_NAME
+    printer = load_printer_config(source) if "printer" in doc else None
+    rating = load_rating_config(source) if "rating" in doc else None
+    if web.pads and rating is None:
+        raise edge.ConfigError("%s: web.counter.%s.pad: a rating pad needs a [rating] table" % (source, min(web.pads)),
+                               path=source, key="web.counter.%s.pad" % min(web.pads))
     table = doc.get("kiosk", {})
     if not isinstance(table, dict):
         raise edge.ConfigError("%s: kiosk: expected a table [kiosk], got %s" % (source, type(table).__name__),
                                path=source, key="kiosk")
     for key in table:
-        if key not in _KIOSK_KEYS:
-            raise edge.ConfigError("%s: kiosk.%s: unknown key; the keys are %s" % (source, key, ", ".join(_KIOSK_KEYS)),
+        if key not in _KIOSK_FILES:
+            raise edge.ConfigError("%s: kiosk.%s: unknown key; the keys are %s" % (source, key, ", ".join(_KIOSK_FILES)),
                                    path=source, key="kiosk.%s" % key)
-    if "journal" in table:
-        value = table["journal"]
-        if not isinstance(value, str) or not value.strip():
-            raise edge.ConfigError("%s: kiosk.journal: expected a file path, got %r" % (source, value),
-                                   path=source, key="kiosk.journal")
-        journal = Path(os.path.expanduser(value))
-        if not journal.is_absolute():
-            journal = Path(source).resolve().parent / journal
-    return KioskConfig(source, device, queue, web, journal)
+    files = {}
+    for key, default in _KIOSK_FILES.items():
+        files[key] = device.data_dir / default
+        if key in table:
+            value = table[key]
+            if not isinstance(value, str) or not value.strip():
+                raise edge.ConfigError("%s: kiosk.%s: expected a file path, got %r" % (source, key, value),
+                                       path=source, key="kiosk.%s" % key)
+            files[key] = Path(os.path.expanduser(value))
+            if not files[key].is_absolute():
+                files[key] = Path(source).resolve().parent / files[key]
+    return KioskConfig(source, device, queue, web, files, printer, rating)
 
 
 def _load(config_path):
     try:
         return load_kiosk_config(config_path)
-    except (edge.EdgeError, QueueError, WebError) as exc:
+    except _ERRORS as exc:
         _fail(exc)
 
 
@@ -125,7 +145,8 @@ def cli():
 @cli.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False), metavar="FILE",
               help="The kiosk's TOML file: the device tables ([device], [hall], [outbox], [publisher]), "
-                   "[queue], [web] and optionally [kiosk] (journal = the queue journal file).")
+                   "[queue], [web] and optionally [printer], [rating] and [kiosk] (journal, "
+                   "rating_journal, desk_ledger: the files).")
 @click.option("--host", default=None, metavar="HOST",
               help="Address to serve the pages on, instead of [web] host (0.0.0.0 for every interface).")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, metavar="N",
@@ -147,29 +168,47 @@ def serve(config_path, host, port):
         runtime = edge.DeviceRuntime(config.device, DEVICE_KIND)
     except edge.EdgeError as exc:
         _fail(exc)
-    store = server = None
+    store = rating = ledger = printer = server = None
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda _sig, _frame: stop.set()) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         runtime.start()
         store = QueueStore(config.journal, config.queue, runtime.outbox)
-        server = WebServer(create_app(store, config.web), web_host, web_port)
+        if config.rating is not None:
+            rating = RatingStore(config.rating_journal, config.rating, runtime.outbox)
+        ledger = DeskLedger(config.desk_ledger)
+        printer = Printer(config.printer) if config.printer is not None else None
+        files = {"queue": config.journal, "rating": config.rating_journal, "desk": config.desk_ledger,
+                 "outbox": config.device.outbox_path}
+        app = create_app(store, config.web, rating=rating, printer=printer, ledger=ledger, runtime=runtime,
+                         files=files, clock_quality=_clock_quality())
+        server = WebServer(app, web_host, web_port)
         server.start()
         _print_pages(server.url, config, runtime)
         while not stop.wait(0.5):
             if not server._thread or not server._thread.is_alive():
                 raise click.ClickException("the web server on %s stopped by itself" % server.url)
-    except (edge.EdgeError, QueueError, WebError) as exc:
+    except _ERRORS as exc:
         _fail(exc)
     finally:
         if server is not None:
             server.stop()
-        if store is not None:
-            store.close()
+        for part in (printer, ledger, rating, store):
+            if part is not None:
+                part.close()
         runtime.stop()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     click.echo("kiosk %s stopped" % runtime.device_id)
+
+
+def _clock_quality():
+    """The clock-quality reader for the admin page's health, or None where the platform has none."""
+    try:
+        from edge.clock import ClockQuality
+        return ClockQuality().now
+    except (ImportError, OSError):
+        return None
 
 
 def _print_pages(url, config, runtime):
@@ -179,6 +218,17 @@ def _print_pages(url, config, runtime):
     click.echo("  waiting board  %s/board" % url)
     for counter_id in config.queue.counters:
         click.echo("  counter %-6s %s/counter/%s" % (config.web.counter_labels[counter_id], url, counter_id))
+    if config.rating is None:
+        click.echo("  rating         off (no [rating] table): no rating pages, no pads")
+    else:
+        for counter_id in config.queue.counters:
+            pad = config.web.pads.get(counter_id)
+            click.echo("  rating %-7s %s/rating/%s%s" % (config.web.counter_labels[counter_id], url, counter_id,
+                                                        "  (pad %s)" % pad if pad else ""))
+    click.echo("  printer        %s" % (config.printer.describe() if config.printer is not None
+                                        else "none (no [printer] table): tickets are shown, not printed"))
+    click.echo("  guidance desk  %s/desk" % url)
+    click.echo("  admin          %s/admin" % url)
     click.echo("  API document   %s/api/openapi.json" % url)
     click.echo("serving; SIGTERM or Ctrl-C stops")
 
@@ -209,7 +259,13 @@ def check_config(file):
                                                   queue.timezone))
     click.echo("web: %s port %d" % (web.host, web.port))
     click.echo("hall broker: %s:%d" % config.device.broker)
-    click.echo("data dir: %s; journal: %s" % (config.device.data_dir, config.journal))
+    click.echo("printer: %s" % (config.printer.describe() if config.printer is not None else "none"))
+    click.echo("rating: %s" % ("off" if config.rating is None else "timeout %s s, pads at %s" % (
+        config.rating.timeout_s, ", ".join(sorted(config.web.pads)) or "no counter")))
+    roles = {r: sorted(n for n, rs in web.roles.items() if r in rs) for r in ("admin", "desk")}
+    click.echo("roles: admin %s; desk %s" % (", ".join(roles["admin"]) or "nobody", ", ".join(roles["desk"]) or "nobody"))
+    click.echo("data dir: %s; journal: %s; rating journal: %s; desk ledger: %s"
+               % (config.device.data_dir, config.journal, config.rating_journal, config.desk_ledger))
 
 
 cli.add_command(identity_commands(DEVICE_KIND), name="identity")

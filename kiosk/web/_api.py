@@ -112,7 +112,16 @@ async def post_ticket(request):
     except JournalError as exc:
         return error_response(503, None, "journal", str(exc))
     request.app.state.hub.notify()
+    if ticket["new"]:            # a repeated key shows the ticket again; the screen offers a reprint
+        ticket["print"] = await print_ticket(request, ticket)
     return JSONResponse(ticket, status_code=201 if ticket["new"] else 200)
+
+
+async def print_ticket(request, ticket, reprints=0):
+    """Print an issued ticket (outside the queue's lock); returns the print outcome for the screen."""
+    state = request.app.state
+    name = state.service.category_name(lang_of(request), ticket["category"])
+    return await run_in_threadpool(state.printing.ticket, ticket, name, ticket["t_ms"], reprints)
 
 
 async def get_board(request):
@@ -230,7 +239,13 @@ async def get_openapi(request):
 # ------------------------------------------------------------ the operation table
 
 def operations(queue_config):
-    """Every API operation, with enums from the queue configuration (built once per app)."""
+    """Every API operation, with enums from the queue configuration (built once per app).
+
+    The pages that came later (rating, guidance desk, admin, reprint) add
+    theirs through ``_api_staff.more_operations``; a new group of pages adds
+    its own list the same way.
+    """
+    from ._api_staff import more_operations
     lang = {"lang": {"type": "string", "enum": list(LANGUAGES)}}
     code = {"type": "string", "enum": list(queue_config.businesses)}
     counter = {"type": "string", "enum": list(queue_config.counters)}
@@ -275,6 +290,7 @@ def operations(queue_config):
         ops.append(Operation("post", "/api/counters/{counter_id}/" + action, action.replace("-", "_"),
                              "Counter action: %s" % action, counter_endpoint(action), body=body, query=lang,
                              staff=True, responses=dict(staff_errors, **{"200": "the counter after it"})))
+    ops += more_operations(queue_config)
     ops.append(Operation("get", "/api/openapi.json", "openapi", "This document", get_openapi))
     return ops
 

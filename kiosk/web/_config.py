@@ -14,6 +14,8 @@ from ._errors import WebConfigError
 from ._i18n import LANGUAGES
 
 _STAFF = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}\Z")     # the queue engine's staff number rule
+# Staff roles beyond counter work: the admin page (hall manager, H-03) and the guidance desk (guide, Q-01).
+ROLES = ("admin", "desk")
 _SECRET = re.compile(r"[0-9a-f]{32,128}\Z")
 
 
@@ -28,6 +30,8 @@ class WebConfig:
         max_failures, lockout_s: wrong PINs that lock a counter or staff number, and for how long.
         counter_labels: {counter id: label on the board and in the voice call ("3")}.
         staff: {staff number: (pin hash, tuple of counter ids)}.
+        roles: {staff number: frozenset of roles ("admin": the admin page, "desk": the guidance desk)}.
+        pads: {counter id: pyserial URL of its rating pad} (counters without a pad are absent).
         labels: {language: {category prefix: name}}.
         voice: bool, speak calls through ``voice_command``.
         voice_command: the text-to-speech program (espeak-ng).
@@ -114,26 +118,37 @@ class _Parser:
         secret = self.string(table, "web", "secret", None, _SECRET, "32-128 lowercase hex digits")
         fields["secret"] = bytes.fromhex(secret) if secret else None
         fields["counter_labels"] = {cid: cid for cid in counters}
+        fields["pads"] = {}
         for cid, entry in self.table(table.get("counter", {}), "web.counter", set(counters)).items():
             where = "web.counter.%s" % cid
-            self.table(entry, where, {"label"})
+            self.table(entry, where, {"label", "pad"})
             fields["counter_labels"][cid] = self.string(entry, where, "label", cid, re.compile(r"\S.{0,15}\Z"),
                                                         "1-16 characters")
+            pad = self.string(entry, where, "pad", None, re.compile(r"\S{1,200}\Z"),
+                              "a pyserial URL of the rating pad (a device, a pty or socket://host:port)")
+            if pad is not None:
+                fields["pads"][cid] = pad
         staff = table.get("staff", {})
         self.table(staff, "web.staff", set(staff))
         fields["staff"] = {}
+        fields["roles"] = {}
         for number, entry in staff.items():
             where = 'web.staff."%s"' % number
             if not _STAFF.match(number):
                 self.fail(where, "a staff number of 1-32 letters, digits, . _ -", number)
-            self.table(entry, where, {"pin_hash", "counters"})
+            self.table(entry, where, {"pin_hash", "counters", "roles"})
             if not valid_pin_hash(entry.get("pin_hash")):
                 self.fail(where + ".pin_hash", "pbkdf2_sha256$<rounds>$<salt hex>$<hash hex> (kiosk.web.hash_pin)",
                           entry.get("pin_hash"))
-            ids = entry.get("counters")
-            if not isinstance(ids, list) or not ids or any(c not in counters for c in ids):
+            roles = entry.get("roles", [])
+            if not isinstance(roles, list) or any(r not in ROLES for r in roles):
+                self.fail(where + ".roles", "a list of %s" % ", ".join(ROLES), roles)
+            # Staff with a role (a guide at the desk, the hall manager) may work no counter.
+            ids = entry.get("counters", [] if roles else None)
+            if not isinstance(ids, list) or not (ids or roles) or any(c not in counters for c in ids):
                 self.fail(where + ".counters", "a list of counters of [queue.counter] (%s)"
                           % ", ".join(sorted(counters)), ids)
+            fields["roles"][number] = frozenset(roles)
             fields["staff"][number] = (entry["pin_hash"], tuple(ids))
         labels = self.table(table.get("labels", {}), "web.labels", set(LANGUAGES))
         fields["labels"] = {}

@@ -2,7 +2,8 @@
 
 Each operation of ``_api.py`` declares its method, path, parameters and body
 schema (a small JSON Schema subset: object of typed properties, ``required``,
-``enum``, ``pattern``, ``maxLength``, arrays of strings). The same
+``enum``, ``pattern``, ``maxLength``, integers with ``minimum``/``maximum``,
+arrays of strings). The same
 declaration checks incoming bodies and writes ``/api/openapi.json``, so the
 document cannot drift from what the routes accept.
 """
@@ -76,7 +77,7 @@ def check_body(schema, data):
 
 
 def check_value(name, schema, value):
-    """Check one value against a property schema (string, array of strings); raises ``BadRequest``."""
+    """Check one value against a property schema (string, integer, array); raises ``BadRequest``."""
     kind = schema["type"]
     if kind == "array":
         if not isinstance(value, list):
@@ -86,6 +87,13 @@ def check_value(name, schema, value):
                                                                                          schema["maxItems"]))
         for i, item in enumerate(value):
             check_value("%s[%d]" % (name, i), schema["items"], item)
+        return
+    if kind == "integer":
+        if type(value) is not int:
+            raise BadRequest(400, name, "type", "field %r must be an integer, got %r" % (name, value))
+        low, high = schema.get("minimum"), schema.get("maximum")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise BadRequest(400, name, "value", "field %r: %d is not within %s..%s" % (name, value, low, high))
         return
     if not isinstance(value, str):
         raise BadRequest(400, name, "type", "field %r must be a string, got %r" % (name, value))
@@ -126,7 +134,8 @@ def document(operations, title, version):
     return {
         "openapi": OPENAPI_VERSION,
         "info": {"title": title, "version": version,
-                 "description": "The kiosk's queue: take a ticket, the waiting board, counter actions."},
+                 "description": "The kiosk's queue: take a ticket, the waiting board, counter actions, "
+                                "rating pads, the guidance desk and the admin page."},
         "paths": paths,
         "components": {
             "schemas": {"Error": ERROR_SCHEMA},

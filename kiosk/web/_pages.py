@@ -78,11 +78,13 @@ def kiosk_page(lang, categories):
   <p id="ticket-ahead"></p>
   <p id="ticket-wait"></p>
   <p>%s</p>
+  <p id="print-status" role="alert"></p>
+  <button id="reprint" class="action" type="button" hidden>%s</button>
   <button id="back" class="action" type="button">%s</button>
 </div>
 <p id="status" role="status" aria-live="polite"></p>""" % (
         _e(text(lang, "kiosk.welcome")), "".join(groups), _e(text(lang, "kiosk.your_number")),
-        _e(text(lang, "kiosk.please_wait")), _e(text(lang, "kiosk.back")))
+        _e(text(lang, "kiosk.please_wait")), _e(text(lang, "kiosk.reprint")), _e(text(lang, "kiosk.back")))
     return _layout(lang, text(lang, "title.kiosk"), "kiosk", body, {"lang": lang}, "/")
 
 

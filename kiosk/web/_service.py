@@ -76,6 +76,8 @@ class QueueService:
         self.announcer = announcer
         self.lock = threading.Lock()
         self.version = 0
+        # Called as f(counter_id, action, outcome) after each committed counter action (the rating pads).
+        self.after_action = []
         self.recent = self._recent_from_journal()
 
     def _recent_from_journal(self):
@@ -105,27 +107,32 @@ class QueueService:
 
     # ------------------------------------------------------------ actions
 
-    def issue(self, business, key, more=()):
-        """Take a ticket at the kiosk; returns the ticket view with people ahead and the estimate.
+    def issue(self, business, key, more=(), priority="normal", channel="kiosk"):
+        """Take a ticket; returns the ticket view with people ahead and the estimate.
+
+        The touch screen issues ordinary tickets only; the guidance desk
+        passes ``priority`` (green, vip) and channel "desk" (Q-10, Q-11).
 
         Raises:
             ActionRefused, KeyConflict, JournalError: from the store (nothing changed).
         """
         with self.lock:
             now_ms = self.clock()
-            before = self._estimate_or_none(now_ms, business)
-            outcome = self.store.do("issue", now_ms, business=business, key=key, more=list(more))
+            before = self._estimate_or_none(now_ms, business, priority)
+            outcome = self.store.do("issue", now_ms, business=business, key=key, more=list(more), priority=priority,
+                                    channel=channel)
             if outcome.records:
                 self.version += 1
             t = outcome.ticket
             ahead, est = (before if before is not None else (0, None))
             return {"number": t.number, "business": t.business, "category": t.category, "status": t.status,
+                    "priority": priority, "day": self.store.day, "t_ms": now_ms,
                     "ahead": ahead, "estimate": est, "new": bool(outcome.records)}
 
-    def _estimate_or_none(self, now_ms, business):
-        if business not in self.config.businesses:
+    def _estimate_or_none(self, now_ms, business, priority="normal"):
+        if business not in self.config.businesses or priority not in self.config.order:
             return None
-        est = self.store.estimate(now_ms, business)
+        est = self.store.estimate(now_ms, business, priority)
         return est.ahead, _estimate_dict(est)
 
     def counter_action(self, counter_id, action, staff, **kwargs):
@@ -148,7 +155,26 @@ class QueueService:
                     texts = self.announcements(number, counter_id)
                     self.announcer.say([(lang, texts[lang]) for lang in self.web.voice_languages])
             self.version += 1
-            return outcome
+        for listener in self.after_action:
+            listener(counter_id, action, outcome)
+        return outcome
+
+    def reprint(self, number):
+        """Journal a reprint of a waiting or called ticket; returns ``(ticket view, reprints so far)``.
+
+        Raises:
+            ActionRefused, JournalError: from the store (nothing changed).
+        """
+        with self.lock:
+            now_ms = self.clock()
+            outcome = self.store.do("reprint", now_ms, number=number)
+            t = outcome.ticket
+            reprints = sum(1 for *_x, action, args, _r in self.store.journal(self.store.day)
+                           if action == "reprint" and args.get("number") == number)
+            est = self._estimate_or_none(now_ms, t.business, t.priority)
+            return ({"number": t.number, "business": t.business, "category": t.category, "status": t.status,
+                     "priority": t.priority, "day": self.store.day, "t_ms": now_ms,
+                     "ahead": est[0] if est else 0, "estimate": est[1] if est else None}, reprints)
 
     # ------------------------------------------------------------ views
 

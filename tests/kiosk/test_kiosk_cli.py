@@ -132,8 +132,13 @@ def test_serve_issues_a_ticket_that_reaches_the_hall_and_stops_on_sigterm(mosqui
         url = kiosk.wait_line(r"touch screen\s+(http://\S+)/").group(1)
         kiosk.wait_line(r"waiting board\s+%s/board" % re.escape(url))
         kiosk.wait_line(r"counter 8\s+%s/counter/vip" % re.escape(url))
+        kiosk.wait_line(r"rating 8\s+%s/rating/vip" % re.escape(url))                 # the sample has [rating]
+        kiosk.wait_line(r"printer\s+none \(no \[printer\] table\)")
+        kiosk.wait_line(r"admin\s+%s/admin" % re.escape(url))
         with httpx.Client(base_url=url, timeout=10) as client:
             assert client.get("/").status_code == 200
+            for page in ("/rating/w1", "/desk", "/admin"):
+                assert client.get(page).status_code == 200, page
             reply = client.post("/api/tickets", json={"business": "payment", "key": "tap-1"})
             assert reply.status_code == 201, reply.text
             assert reply.json()["number"] == "B001"
@@ -149,6 +154,43 @@ def test_serve_issues_a_ticket_that_reaches_the_hall_and_stops_on_sigterm(mosqui
         hall.stop()
     journal = tmp_path / "kiosk" / "data" / "queue.db"
     assert journal.exists()
+    assert (tmp_path / "kiosk" / "data" / "rating.db").exists() and (tmp_path / "kiosk" / "data" / "desk.db").exists()
+
+
+@pytest.mark.parametrize("change, where", [
+    (("", '[printer]\nkind = "dummy"\nhall = "h"\ncolour = "red"\n'), "printer.colour"),
+    (("", '[printer]\nkind = "fax"\nhall = "h"\n'), "printer.kind"),
+    (("", '[rating]\ntimeout_s = 1\n'), "rating.timeout_s"),
+    (('[web.counter.w2]\n', '[web.counter.w2]\npad = "socket://127.0.0.1:1"\n'),
+     "web.counter.w2.pad: a rating pad needs a [rating] table"),
+    (('[kiosk]\njournal = "data/queue.db"', '[kiosk]\nrating_journal = 3'), "kiosk.rating_journal"),
+])
+def test_check_config_names_wrong_printer_rating_and_pad_keys(tmp_path, change, where):
+    text = (SAMPLES / "kiosk-device.toml").read_text(encoding="utf-8")
+    old, new = change
+    text = text.replace(old, new) if old else text + "\n" + new
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check-config", str(path)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: %s: " % path) and where in result.output, result.output
+    assert result.output.count("\n") == 1
+    assert list(tmp_path.iterdir()) == [path]
+
+
+def test_check_config_reports_printer_rating_and_roles(tmp_path):
+    text = (SAMPLES / "kiosk-device.toml").read_text(encoding="utf-8")
+    text = text.replace('[web.counter.w1]\n', '[web.counter.w1]\npad = "socket://127.0.0.1:9"\n')
+    text = text.replace('counters = ["w7", "vip"]', 'counters = ["w7", "vip"]\nroles = ["admin", "desk"]')
+    text += '\n[printer]\nkind = "network"\nhost = "192.0.2.7"\nhall = "城东供电营业厅"\n\n[rating]\ntimeout_s = 30\n'
+    path = tmp_path / "kiosk.toml"
+    path.write_text(text, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check-config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "printer: network 192.0.2.7:9100" in result.output
+    assert "rating: timeout 30 s, pads at w1" in result.output
+    assert "roles: admin 1003; desk 1003" in result.output
+    assert list(tmp_path.iterdir()) == [path]
 
 
 def test_serve_refuses_a_wrong_file_with_one_line_and_creates_nothing(mosquitto, tmp_path):

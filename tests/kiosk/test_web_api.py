@@ -341,7 +341,9 @@ def test_catalogues_have_the_same_strings_and_the_call_text():
 def test_the_sample_file_loads_and_bad_web_tables_name_the_key(tmp_path):
     queue_config = load_config(QUEUE_TOML)
     sample = load_web_config(KIOSK_TOML, queue_config)
-    assert sample.counter_labels["vip"] == "8" and set(sample.staff) == {"1001", "1002", "1003"}
+    assert sample.counter_labels["vip"] == "8" and set(sample.staff) == {"1001", "1002", "1003", "2001"}
+    assert sample.roles["1003"] == {"admin", "desk"} and sample.roles["2001"] == {"desk"}
+    assert sample.staff["2001"][1] == () and sample.roles["1001"] == frozenset()
     cases = [
         ({"staff": {"1001": {"pin_hash": "1357", "counters": ["w1"]}}}, 'web.staff."1001".pin_hash'),
         ({"staff": {"1001": {"pin_hash": hash_pin("1357", rounds=2000), "counters": ["w42"]}}},
@@ -352,6 +354,9 @@ def test_the_sample_file_loads_and_bad_web_tables_name_the_key(tmp_path):
         ({"voice": {"enabled": "yes"}}, "web.voice.enabled"),
         ({"secret": "short"}, "web.secret"),
         ({"colour": "red"}, "web.colour"),
+        ({"staff": {"1001": {"pin_hash": hash_pin("1357", rounds=2000), "roles": ["boss"]}}}, 'web.staff."1001".roles'),
+        ({"staff": {"1001": {"pin_hash": hash_pin("1357", rounds=2000)}}}, 'web.staff."1001".counters'),
+        ({"counter": {"w1": {"pad": 7}}}, "web.counter.w1.pad"),
     ]
     for table, key in cases:
         with pytest.raises(WebConfigError) as caught:

@@ -8,8 +8,6 @@ page goes to $KIOSK_SCREENSHOTS (default: the test's tmp dir) and its name
 is printed.
 """
 
-import os
-
 import pytest
 
 from test_web_api import PINS, Kiosk
@@ -17,21 +15,7 @@ from test_web_api import PINS, Kiosk
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-# Generous for two shared cores: SSE delivery measured well under 1 s.
-WAIT_MS = 10_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip("no Chromium at %s" % CHROMIUM)
-    with playwright_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+WAIT_MS = 10_000        # as conftest.WAIT_MS
 
 
 @pytest.fixture
@@ -39,18 +23,6 @@ def kiosk(tmp_path):
     k = Kiosk(tmp_path)
     yield k
     k.close()
-
-
-@pytest.fixture
-def shots(tmp_path):
-    folder = os.environ.get("KIOSK_SCREENSHOTS") or str(tmp_path / "screenshots")
-    os.makedirs(folder, exist_ok=True)
-
-    def shot(page, name):
-        path = os.path.join(folder, name + ".png")
-        page.screenshot(path=path, full_page=True)
-        print("screenshot", path)
-    return shot
 
 
 def test_ticket_call_and_board_update_without_reload(browser, kiosk, shots):

@@ -49,3 +49,26 @@ function watchBoard(onBoard, onState) {
   source.onerror = () => onState && onState(false);
   return source;
 }
+
+// The sign-in form of the desk and admin pages (a staff number with that role, and a PIN).
+function roleLogin(statusLine) {
+  document.getElementById("login").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    statusLine.textContent = "";
+    try {
+      await api("POST", "/api/staff/login", { role: DATA.role, staff: document.getElementById("staff").value,
+                                               pin: document.getElementById("pin").value });
+      location.reload();
+    } catch (err) {
+      statusLine.textContent = err.message;
+      document.getElementById("pin").value = "";
+    }
+  });
+}
+
+function roleLogout(headers) {
+  document.getElementById("logout").addEventListener("click", async () => {
+    try { await api("POST", "/api/staff/logout", { role: DATA.role }, headers); } catch (e) { /* reload shows the form */ }
+    location.reload();
+  });
+}
